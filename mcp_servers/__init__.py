@@ -1,0 +1,1 @@
+"""Tessera's capability servers: one package per capability, plus the shared `kit`."""
