@@ -49,6 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    for chatty in ("httpx", "httpx2", "mcp.server.streamable_http_manager"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     try:
         return int(args.run(args) or EXIT_OK)
     except KeyboardInterrupt:

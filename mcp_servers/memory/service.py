@@ -6,13 +6,17 @@ Recall ranks by a blend of meaning, recency and importance:
     recency = 0.5 ** (days since last recalled / half-life of the memory's kind)
 
 so a CONTEXT memory fades within days while a FACT stays for a year (decay).
-Remember folds a near-duplicate (cosine similarity at or above
-`dedupe_similarity`, same user and kind) into the existing memory instead of
-storing it twice (compaction).
+Remember folds a near-duplicate into the existing memory instead of storing it
+twice (compaction). Near-duplicate is deliberately strict, because a wrong merge
+loses information: same user and kind, cosine similarity at or above
+`dedupe_similarity`, the same numbers, and nearly the same words. So "Line 4
+runs three shifts" merges with "line 4 runs three shifts.", while "Order 4711 is
+late" never merges with "Order 4712 is late", however close their vectors.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,6 +37,7 @@ HALF_LIFE_DAYS = {
     m.MemoryKind.CONTEXT: 2.0,
 }
 WEIGHT_SIMILARITY, WEIGHT_RECENCY, WEIGHT_IMPORTANCE = 0.75, 0.15, 0.10
+WORD_OVERLAP = 0.8  # Jaccard overlap of the word sets for a near-duplicate
 ADMIN_ROLE = "admin"
 
 
@@ -62,11 +67,12 @@ class MemoryService:
         info = self._embedder.info
         async with self._store.tenant(ctx.tenant) as conn:
             await sql.lock_user(conn, ctx.user)
-            twins = await sql.nearest(conn, user=ctx.user, query=embedding, info=info, limit=1,
-                                      max_data_class=4, kinds=[new.kind])
-            if twins and twins[0]["similarity"] >= self._settings.dedupe_similarity:
-                await sql.merge_into(conn, twins[0]["id"], new)
-                return m.RememberOutput(id=twins[0]["id"], merged=True, kind=args.kind)
+            neighbours = await sql.nearest(conn, user=ctx.user, query=embedding, info=info,
+                                           limit=3, max_data_class=4, kinds=[new.kind])
+            twin = next((row for row in neighbours if self._is_duplicate(row, args.content)), None)
+            if twin is not None:
+                await sql.merge_into(conn, twin["id"], new)
+                return m.RememberOutput(id=twin["id"], merged=True, kind=args.kind)
             if await sql.count_for_user(conn, ctx.user) >= self._settings.max_per_user:
                 raise BudgetExceeded(
                     f"You already have {self._settings.max_per_user} memories, the most allowed.",
@@ -74,6 +80,14 @@ class MemoryService:
                 )
             memory_id = await sql.insert(conn, new, info)
         return m.RememberOutput(id=memory_id, merged=False, kind=args.kind)
+
+    def _is_duplicate(self, row: dict[str, Any], content: str) -> bool:
+        if row["similarity"] < self._settings.dedupe_similarity:
+            return False
+        old, new = _words(row["content"]), _words(content)
+        if _numbers(old) != _numbers(new):
+            return False
+        return len(set(old) & set(new)) / max(len(set(old) | set(new)), 1) >= WORD_OVERLAP
 
     async def recall(self, ctx: CallContext, args: m.RecallInput) -> m.RecallOutput:
         query = await self._embedder.embed_query(args.query)
@@ -147,6 +161,14 @@ def _subject(ctx: CallContext, user: str | None, verb: str) -> str:
             model_fix_hint="Omit `user` to act on your own memories.",
         )
     return user
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())
+
+
+def _numbers(words: list[str]) -> list[str]:
+    return sorted(word for word in words if any(char.isdigit() for char in word))
 
 
 def _memory(row: dict[str, Any]) -> m.Memory:

@@ -73,6 +73,7 @@ class LiteLLMEmbedder:
                 input=texts,
                 api_base=self._api_base,
                 api_key=self._api_key or "unused",
+                # Per attempt; the OpenAI client under LiteLLM retries 429/5xx twice itself.
                 timeout=self._timeout_s,
             )
         except litellm.Timeout:
