@@ -15,7 +15,7 @@ from mcp_servers.kit.definition import ServerDefinition, registered_servers
 from mcp_servers.kit.settings import Environment, Settings
 from mcp_servers.kit.store.migrate import Applied, MigrationSet, core_migrations
 from mcp_servers.kit.store.migrate import migrate as apply_migrations
-from mcp_servers.kit.store.migrate import status as migration_status
+from mcp_servers.kit.store.migrate import check_current
 from tessera.embedded_db import EmbeddedDatabase
 
 
@@ -125,11 +125,7 @@ def prepared_settings() -> Settings:
     if settings.env is Environment.PRODUCTION:
         admin = settings.database_admin_url or settings.database_url
         assert admin is not None
-        pending = [c for c, applied, latest in migration_status(admin.get_secret_value(),
-                                                                migration_sets()) if applied < latest]
-        if pending:
-            raise SetupError(f"the database has pending migrations ({', '.join(pending)}); "
-                             "run `tessera db migrate` first")
+        check_current(admin.get_secret_value(), migration_sets())
     else:
         migrate(settings)
     return settings

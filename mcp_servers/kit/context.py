@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import time
 import uuid
 from dataclasses import dataclass
@@ -149,57 +150,70 @@ class ContextVerifier:
                 "The call carries no call context.",
                 model_fix_hint="Call through the Tessera host, or send a bearer token.",
             )
-        key = self._key_for(token)
-        try:
-            claims = jwt.decode(
-                token,
-                key.key,
-                algorithms=[key.algorithm],
-                audience=self._audience,
-                issuer=self._issuers,
-                leeway=self._leeway_s,
-                options={"require": ["exp", "iat", "sub", "aud", "iss"]},
-            )
-        except jwt.ExpiredSignatureError:
-            raise AuthFailed("The call context has expired.") from None
-        except jwt.InvalidAudienceError:
-            raise AuthFailed(f"The call context is not meant for {self._audience!r}.") from None
-        except jwt.InvalidIssuerError:
-            raise AuthFailed("The call context comes from an issuer this server does not trust.") from None
-        except jwt.ImmatureSignatureError:
-            raise AuthFailed("The call context is not valid yet.") from None
-        except jwt.MissingRequiredClaimError as exc:
-            raise AuthFailed(f"The call context lacks the {exc.claim!r} claim.") from None
-        except jwt.InvalidTokenError:
-            raise AuthFailed("The call context's signature or format is invalid.") from None
+        claims = self._verified_claims(token)
         try:
             parsed = _Claims.model_validate(claims)
+            return CallContext(
+                tenant=parsed.tenant,
+                user=parsed.sub,
+                roles=tuple(parsed.roles),
+                clearance=parsed.clearance,
+                run_id=parsed.run_id,
+                traceparent=parsed.traceparent,
+            )
         except ValidationError:
             raise AuthFailed("The call context's claims are malformed.") from None
-        return CallContext(
-            tenant=parsed.tenant,
-            user=parsed.sub,
-            roles=tuple(parsed.roles),
-            clearance=parsed.clearance,
-            run_id=parsed.run_id,
-            traceparent=parsed.traceparent,
-        )
 
-    def _key_for(self, token: str) -> VerificationKey:
+    def _verified_claims(self, token: str) -> dict[str, Any]:
+        """The claims of a token whose signature one of our keys verifies."""
+        last_error: AuthFailed | None = None
+        for key in self._candidate_keys(token):
+            try:
+                return jwt.decode(
+                    token,
+                    key.key,
+                    algorithms=[key.algorithm],
+                    audience=self._audience,
+                    issuer=self._issuers,
+                    leeway=self._leeway_s,
+                    options={"require": ["exp", "iat", "sub", "aud", "iss"]},
+                )
+            except jwt.InvalidSignatureError:
+                last_error = AuthFailed("The call context's signature is invalid.")
+            except jwt.ExpiredSignatureError:
+                raise AuthFailed("The call context has expired.") from None
+            except jwt.InvalidAudienceError:
+                raise AuthFailed(f"The call context is not meant for {self._audience!r}.") from None
+            except jwt.InvalidIssuerError:
+                raise AuthFailed(
+                    "The call context comes from an issuer this server does not trust."
+                ) from None
+            except jwt.ImmatureSignatureError:
+                raise AuthFailed("The call context is not valid yet.") from None
+            except jwt.MissingRequiredClaimError as exc:
+                raise AuthFailed(f"The call context lacks the {exc.claim!r} claim.") from None
+            except jwt.InvalidTokenError:
+                raise AuthFailed("The call context's signature or format is invalid.") from None
+        assert last_error is not None
+        raise last_error
+
+    def _candidate_keys(self, token: str) -> list[VerificationKey]:
+        """Keys to try, those whose id matches the token's `kid` first."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError:
             raise AuthFailed("The call context is not a well-formed JWT.") from None
         algorithm = header.get("alg")
         if algorithm not in ACCEPTED_ALGORITHMS:
-            raise AuthFailed(f"The call context's algorithm {algorithm!r} is not accepted.")
-        kid = header.get("kid")
-        candidates = [k for k in self._keys if k.algorithm == algorithm]
-        if kid is not None:
-            candidates = [k for k in candidates if k.key_id in (kid, None)]
-        if not candidates:
+            raise AuthFailed(
+                "The call context's signing algorithm is not accepted "
+                f"(accepted: {', '.join(ACCEPTED_ALGORITHMS)})."
+            )
+        same_algorithm = [k for k in self._keys if k.algorithm == algorithm]
+        if not same_algorithm:
             raise AuthFailed("The call context was signed by a key this server does not know.")
-        return candidates[0]
+        kid = header.get("kid")
+        return sorted(same_algorithm, key=lambda k: k.key_id != kid)
 
 
 def algorithm_for(key: Any) -> str:
@@ -271,7 +285,12 @@ def generate_key_pair(directory: Path) -> tuple[Path, Path]:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    private_path.touch(mode=0o600, exist_ok=True)
-    private_path.write_bytes(pem)
+    # Written to a fresh 0600 file and renamed, so the key is never readable by others,
+    # not even for a moment, and never inherits the mode of a file it replaces.
+    scratch = directory / f".{private_path.name}.{uuid.uuid4().hex}"
+    descriptor = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(pem)
+    os.replace(scratch, private_path)
     jwks_path.write_text(json.dumps(public_jwks([private.public_key()]), indent=2))
     return private_path, jwks_path

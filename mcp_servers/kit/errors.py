@@ -198,7 +198,7 @@ def validation_failed_from(exc: PydanticValidationError) -> ValidationFailed:
     fields = [
         {
             "field": ".".join(str(part) for part in error["loc"]) or "(arguments)",
-            "problem": error["msg"],
+            "problem": error["msg"] if _message_is_safe(error) else "invalid value",
             "expected": _expected(error),
         }
         for error in exc.errors(include_url=False, include_input=False, include_context=True)
@@ -210,6 +210,20 @@ def validation_failed_from(exc: PydanticValidationError) -> ValidationFailed:
         "schema, then call again.",
         details={"fields": fields},
     )
+
+
+# Error types whose pydantic message never quotes the rejected input.
+_SAFE_MESSAGE_TYPES = frozenset({
+    "missing", "extra_forbidden", "string_too_short", "string_too_long", "too_short",
+    "too_long", "greater_than", "greater_than_equal", "less_than", "less_than_equal",
+    "multiple_of", "enum", "literal_error", "string_pattern_mismatch", "finite_number",
+    "int_parsing", "float_parsing", "bool_parsing", "int_from_float", "decimal_parsing",
+    "date_parsing", "datetime_parsing", "time_parsing", "json_invalid", "frozen_field",
+})
+
+
+def _message_is_safe(error: Any) -> bool:
+    return error["type"] in _SAFE_MESSAGE_TYPES or error["type"].endswith("_type")
 
 
 def _expected(error: Any) -> str:
@@ -231,6 +245,8 @@ def _expected(error: Any) -> str:
         return f"a number {op} {bound}"
     if kind in ("enum", "literal_error"):
         return f"one of {ctx.get('expected')}"
+    if kind == "string_pattern_mismatch":
+        return f"text matching {ctx.get('pattern')}"
     if kind.endswith("_type") or kind.endswith("_parsing"):
         return f"a valid {kind.split('_')[0]}"
-    return error["msg"]
+    return error["msg"] if _message_is_safe(error) else "a value matching the input schema"

@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, get_args
 
 import jsonschema
 from mcp_types import ToolAnnotations
@@ -157,12 +157,33 @@ def check_spec(spec: ToolSpec) -> ToolSpec:
 
 
 def _undocumented_fields(spec: ToolSpec) -> list[str]:
+    """Fields without a description, at any depth of the input and output models."""
     problems = []
     for role, model in (("input", spec.input_model), ("output", spec.output_model)):
-        for name, info in model.model_fields.items():
-            if not info.description:
-                problems.append(f"{spec.name}: {role} field {name!r} has no description")
+        for path in _fields_without_description(model, prefix="", seen=set()):
+            problems.append(f"{spec.name}: {role} field {path!r} has no description")
     return problems
+
+
+def _fields_without_description(model: type[BaseModel], prefix: str, seen: set[type]) -> list[str]:
+    if model in seen:  # recursive models
+        return []
+    seen.add(model)
+    missing = []
+    for name, info in model.model_fields.items():
+        path = f"{prefix}{name}"
+        if not info.description:
+            missing.append(path)
+        for nested in _models_in(info.annotation):
+            missing.extend(_fields_without_description(nested, f"{path}.", seen))
+    return missing
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """Pydantic models inside a type such as `list[Line] | None` or `dict[str, Line]`."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [model for arg in get_args(annotation) for model in _models_in(arg)]
 
 
 def _example_problems(spec: ToolSpec, index: int, example: Mapping[str, Any]) -> list[str]:

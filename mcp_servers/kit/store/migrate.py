@@ -60,6 +60,8 @@ class MigrationSet:
 
     @classmethod
     def from_directory(cls, component: str, directory: Path) -> MigrationSet:
+        if not directory.is_dir():
+            raise ValueError(f"{directory}: the migrations folder of {component!r} does not exist")
         found = []
         for path in sorted(directory.glob("*.sql")):
             match = FILE_PATTERN.match(path.name)
@@ -89,11 +91,7 @@ def core_migrations() -> MigrationSet:
 
 def migrate(admin_url: str, sets: list[MigrationSet]) -> list[Applied]:
     """Bring the database up to date; return the migrations that ran now."""
-    try:
-        conn = psycopg.connect(admin_url, autocommit=True, connect_timeout=10)
-    except psycopg.OperationalError as exc:
-        raise UpstreamUnavailable(f"Cannot connect to the database: {_first_line(exc)}") from None
-    with conn:
+    with _connect(admin_url) as conn:
         _require_vector(conn)
         conn.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
         try:
@@ -116,7 +114,7 @@ def migrate(admin_url: str, sets: list[MigrationSet]) -> list[Applied]:
 
 def status(admin_url: str, sets: list[MigrationSet]) -> list[tuple[str, int, int]]:
     """(component, applied version, latest version in the code) for each set."""
-    with psycopg.connect(admin_url, autocommit=True, connect_timeout=10) as conn:
+    with _connect(admin_url) as conn:
         conn.execute(LEDGER)
         recorded = _recorded(conn)
     result = []
@@ -124,6 +122,29 @@ def status(admin_url: str, sets: list[MigrationSet]) -> list[tuple[str, int, int
         versions = [v for (c, v) in recorded if c == migration_set.component]
         result.append((migration_set.component, max(versions, default=0), migration_set.latest))
     return result
+
+
+def check_current(admin_url: str, sets: list[MigrationSet]) -> None:
+    """Raise `MigrationError` unless the database is exactly at the code's schema."""
+    with _connect(admin_url) as conn:
+        conn.execute(LEDGER)
+        recorded = _recorded(conn)
+    for migration_set in sets:
+        _check_not_newer(migration_set, recorded)
+        _check_unchanged(migration_set, recorded)
+        applied = max((v for (c, v) in recorded if c == migration_set.component), default=0)
+        if applied < migration_set.latest:
+            raise MigrationError(
+                f"The database's {migration_set.component!r} schema is at version {applied}; "
+                f"this code needs {migration_set.latest}. Run `tessera db migrate` first."
+            )
+
+
+def _connect(admin_url: str) -> psycopg.Connection:
+    try:
+        return psycopg.connect(admin_url, autocommit=True, connect_timeout=10)
+    except psycopg.OperationalError as exc:
+        raise UpstreamUnavailable(f"Cannot connect to the database: {_first_line(exc)}") from None
 
 
 def _require_vector(conn: psycopg.Connection) -> None:

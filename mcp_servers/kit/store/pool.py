@@ -71,8 +71,12 @@ class Store:
         )
 
     async def open(self) -> None:
-        with map_database_errors():
+        try:
             await self._pool.open(wait=True, timeout=self._open_timeout_s)
+        except PoolTimeout:
+            raise UpstreamUnavailable(
+                "Cannot connect to the database.", retry_after_s=2.0
+            ) from None
 
     async def close(self) -> None:
         await self._pool.close()
@@ -121,15 +125,17 @@ def map_database_errors() -> Iterator[None]:
         raise UpstreamTimeout("The database query took too long and was cancelled.") from None
     except (errors.UniqueViolation, errors.ExclusionViolation):
         raise Conflict("The record already exists or overlaps another.") from None
-    except errors.SerializationFailure:
-        raise Conflict("A concurrent change conflicted with this one.", model_fix_hint=
-                       "Repeat the call; the data changed while it ran.") from None
+    except errors.TransactionRollback:  # serialization failures, deadlocks
+        raise Conflict(
+            "A concurrent change conflicted with this one.",
+            model_fix_hint="Repeat the call; the data changed while it ran.",
+        ) from None
     except errors.InsufficientPrivilege:
         raise Forbidden("The database refused this operation for the caller's tenant.") from None
-    except (errors.CheckViolation, errors.NotNullViolation, errors.ForeignKeyViolation,
-            errors.StringDataRightTruncation, errors.NumericValueOutOfRange,
-            errors.InvalidTextRepresentation, errors.DataException):
-        raise ValidationFailed("The database rejected a value as out of range or malformed.") from None
+    except (psycopg.IntegrityError, psycopg.DataError):  # SQLSTATE classes 23 and 22
+        raise ValidationFailed(
+            "The database rejected a value as out of range, malformed or inconsistent."
+        ) from None
     except (psycopg.OperationalError, psycopg.InterfaceError):
         logger.warning("database unavailable", exc_info=True)
         raise UpstreamUnavailable("The database is unavailable.", retry_after_s=2.0) from None

@@ -147,6 +147,7 @@ async def test_the_app_role_cannot_change_or_remove_audit_rows(store, statement)
 @pytest.mark.parametrize("statement", [
     "UPDATE audit_events SET details = '{}' WHERE tenant_id = %(t)s",
     "DELETE FROM audit_events WHERE tenant_id = %(t)s",
+    "TRUNCATE audit_events",
 ])
 async def test_even_the_superuser_is_refused_by_the_append_only_trigger(database, store,
                                                                         statement):
