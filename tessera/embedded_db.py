@@ -78,6 +78,11 @@ class EmbeddedDatabase:
             self._init_cluster()
         if not self.is_running():
             self._start()
+        elif self._running_port() != self.port:
+            raise EmbeddedDatabaseError(
+                f"The embedded PostgreSQL is running on port {self._running_port()}, not "
+                f"{self.port}; stop it with `tessera db down` to move it."
+            )
         self._ensure_database()
         return self.urls()
 
@@ -93,6 +98,13 @@ class EmbeddedDatabase:
             return False
         result = self._pg_ctl("status", check=False)
         return result.returncode == 0
+
+    def _running_port(self) -> int | None:
+        """The port in postmaster.pid (its fourth line), when the server runs."""
+        try:
+            return int((self.pgdata / "postmaster.pid").read_text().splitlines()[3])
+        except (OSError, IndexError, ValueError):
+            return None
 
     def urls(self) -> DatabaseUrls:
         passwords = self._secrets()
@@ -134,7 +146,6 @@ class EmbeddedDatabase:
             conf.write(
                 "\n# Written by Tessera: loopback and the socket only.\n"
                 "listen_addresses = '127.0.0.1'\n"
-                f"port = {self.port}\n"
                 f"unix_socket_directories = '{self.run_dir}'\n"
                 "max_connections = 200\n"
                 "shared_buffers = '256MB'\n"
@@ -151,7 +162,9 @@ class EmbeddedDatabase:
         if owner is not None:
             self._grant_to(owner)
         logger.info("starting the embedded PostgreSQL on 127.0.0.1:%s", self.port)
-        result = self._pg_ctl("start", "-w", "-t", "60", "-l", str(self.log_file), check=False)
+        # The port is given at each start, so TESSERA_EMBEDDED_DB_PORT can change it later.
+        result = self._pg_ctl("start", "-w", "-t", "60", "-l", str(self.log_file),
+                              "-o", f"-p {self.port}", check=False)
         if result.returncode != 0:
             raise EmbeddedDatabaseError(
                 f"The embedded PostgreSQL did not start; see {self.log_file}: "

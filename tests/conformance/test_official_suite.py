@@ -65,7 +65,7 @@ class Check(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     id: str = Field(description="The check's identifier within its scenario.")
-    status: Literal["SUCCESS", "FAILURE", "WARNING", "INFO", "SKIPPED"] = Field(
+    status: Literal["SUCCESS", "FAILURE", "WARNING", "INFO"] = Field(
         description="Only SUCCESS and FAILURE count; the suite does not fail a run on the others."
     )
     description: str = Field(default="", description="What the check tests.")

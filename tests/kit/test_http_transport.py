@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 from fastmcp import Client
@@ -77,3 +79,19 @@ async def test_healthz_answers_without_a_session(base_url):
     async with httpx.AsyncClient() as http:
         response = await http.get(f"{base_url}/healthz")
     assert response.json() == {"status": "ok", "server": "toy"}
+
+
+async def test_protocol_faults_stay_json_rpc_errors(base_url):
+    async with httpx.AsyncClient() as http:
+        opened = await http.post(f"{base_url}{MCP_PATH}", json=INITIALIZE, headers=MCP_HEADERS)
+        session = {"Mcp-Session-Id": opened.headers["mcp-session-id"],
+                   "Mcp-Protocol-Version": "2025-11-25"}
+        await http.post(f"{base_url}{MCP_PATH}", headers={**MCP_HEADERS, **session},
+                        json={"jsonrpc": "2.0", "method": "notifications/initialized"})
+        response = await http.post(
+            f"{base_url}{MCP_PATH}", headers={**MCP_HEADERS, **session},
+            json={"jsonrpc": "2.0", "id": 2, "method": "tools/frobnicate", "params": {}})
+    body = response.text
+    payload = json.loads(body[body.index("{"):].splitlines()[0]) if "data:" in body else response.json()
+    assert payload["error"]["code"] == -32601
+    assert "result" not in payload

@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m evals.bench.<name>`; each prints its figures (see docs/benchmarks.md)."""
