@@ -119,3 +119,19 @@ async def test_the_memory_server_will_not_start_on_a_different_model(settings, l
             pass
     assert "were made with wordllama-l2-supercat-256" in repr(refused.value) + repr(
         refused.value.__cause__) + str(getattr(refused.value, "exceptions", ""))
+
+
+def test_the_minilm_option_gives_384_d_unit_vectors_that_know_paraphrases():
+    embedder = local_embedder("all-minilm-l6-v2")
+    vectors = embedder.embed_sync([
+        "The spindle bearing on machine 4 is overheating.",
+        "Machine four's spindle bearing runs too hot.",
+        "The canteen serves soup on Fridays.",
+    ])
+
+    assert embedder.info == EmbeddingModelInfo("all-minilm-l6-v2", 384)
+    assert vectors.shape == (3, 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert vectors[0] @ vectors[1] > 0.7 > vectors[0] @ vectors[2]
+    again = embedder.embed_sync(["The spindle bearing on machine 4 is overheating."])
+    assert np.allclose(again[0], vectors[0], atol=1e-5)  # batching moves it by ~1e-7

