@@ -1,4 +1,4 @@
-"""The `Embedder` protocol and the factory that builds one from settings."""
+"""The `Embedder` protocol, the model info stored with every vector, and normalisation."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from typing import Protocol
 
 import numpy as np
 
-from mcp_servers.kit.settings import EmbeddingProvider, Settings
 
 
 @dataclass(frozen=True)
@@ -30,16 +29,6 @@ class Embedder(Protocol):
     async def embed_query(self, text: str) -> np.ndarray:
         """One unit-length float32 vector, for searching."""
         ...
-
-
-def build_embedder(settings: Settings) -> Embedder:
-    if settings.embedding_provider is EmbeddingProvider.LITELLM:
-        from mcp_servers.kit.embeddings.remote import LiteLLMEmbedder
-
-        return LiteLLMEmbedder.from_settings(settings)
-    from mcp_servers.kit.embeddings.local import local_embedder
-
-    return local_embedder(settings.embedding_model)
 
 
 def normalize(matrix: np.ndarray) -> np.ndarray:
