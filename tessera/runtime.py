@@ -88,6 +88,11 @@ def migrate(settings: Settings) -> list[Applied]:
     return apply_migrations(admin.get_secret_value(), migration_sets())
 
 
+def with_dbname(url: str, dbname: str) -> str:
+    """The same server and role, another database."""
+    return make_conninfo(url, dbname=dbname)
+
+
 def masked_url(url: str) -> str:
     """A database URL or DSN with its password replaced by ****."""
     parts = conninfo_to_dict(url)

@@ -15,7 +15,6 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from pydantic import SecretStr
 
 from mcp_servers.kit.context import ContextSigner, generate_key_pair, load_signing_key
@@ -53,8 +52,8 @@ def database() -> Iterator[TestDatabase]:
     with psycopg.connect(admin_base, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     test_db = TestDatabase(
-        app_url=_with_dbname(base.database_url.get_secret_value(), name),
-        admin_url=_with_dbname(admin_base, name),
+        app_url=runtime.with_dbname(base.database_url.get_secret_value(), name),
+        admin_url=runtime.with_dbname(admin_base, name),
         name=name,
     )
     try:
@@ -92,8 +91,3 @@ def tokens(settings: Settings) -> Tokens:
     return Tokens(ContextSigner(load_signing_key(settings.signing_key_path),
                                 issuer=settings.context_issuer, ttl_s=60))
 
-
-def _with_dbname(url: str, dbname: str) -> str:
-    parts = conninfo_to_dict(url)
-    parts["dbname"] = dbname
-    return make_conninfo(**parts)

@@ -30,7 +30,6 @@ import numpy as np
 import psycopg
 from fastmcp import Client
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from pydantic import SecretStr
 
 from mcp_servers.kit.context import (
@@ -143,11 +142,11 @@ def main() -> None:
     with psycopg.connect(admin_base, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DB)))
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DB)))
-    admin_url = _with_dbname(admin_base, BENCH_DB)
+    admin_url = runtime.with_dbname(admin_base, BENCH_DB)
     keys = base.data_dir / "bench-keys" / uuid.uuid4().hex
     generate_key_pair(keys)
     settings = base.model_copy(update={
-        "database_url": SecretStr(_with_dbname(base.require_database_url(), BENCH_DB)),
+        "database_url": SecretStr(runtime.with_dbname(base.require_database_url(), BENCH_DB)),
         "database_admin_url": SecretStr(admin_url),
         "context_signing_key_file": keys / "context-signing-key.pem",
         "context_verification_keys_file": keys / "context-verification.jwks.json",
@@ -176,11 +175,6 @@ def main() -> None:
 def _vector_text(vector: np.ndarray) -> str:
     return "[" + ",".join(f"{x:.6f}" for x in vector) + "]"
 
-
-def _with_dbname(url: str, dbname: str) -> str:
-    parts = conninfo_to_dict(url)
-    parts["dbname"] = dbname
-    return make_conninfo(**parts)
 
 
 if __name__ == "__main__":

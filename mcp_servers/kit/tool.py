@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from fastmcp.exceptions import NotFoundError
 from fastmcp.server.dependencies import fastmcp_request_ctx, get_http_headers
 from fastmcp.server.middleware import Middleware, MiddlewareContext
 from fastmcp.tools import Tool, ToolResult
@@ -98,8 +99,6 @@ class UnknownToolIsNotFound(Middleware):
     """Answer a call to an unknown tool with a structured `not_found` result."""
 
     async def on_call_tool(self, context: MiddlewareContext[Any], call_next: Any) -> Any:
-        from fastmcp.exceptions import NotFoundError
-
         try:
             return await call_next(context)
         except NotFoundError:

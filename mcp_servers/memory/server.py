@@ -23,10 +23,10 @@ INSTRUCTIONS = (
 )
 
 
-def build(settings: Settings, memory_settings: MemorySettings | None) -> ToolServer:
+def build(settings: Settings, memory_settings: MemorySettings) -> ToolServer:
     store = Store.from_settings(settings, application_name="tessera-memory")
     embedder = build_embedder(settings)
-    service = MemoryService(store, embedder, memory_settings or MemorySettings())
+    service = MemoryService(store, embedder, memory_settings)
 
     @asynccontextmanager
     async def lifespan(_: Any) -> AsyncIterator[dict[str, Any]]:

@@ -17,7 +17,6 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from pydantic import ValidationError
 
 from mcp_servers.kit.context import (
     CallContext,

@@ -7,7 +7,6 @@ import os
 import psycopg
 import pytest
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from mcp_servers.kit.store.migrate import MigrationError
 from tessera import runtime
@@ -30,8 +29,7 @@ def empty_database(database):
     with database.admin() as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    parts = conninfo_to_dict(database.admin_url)
-    yield make_conninfo(**{**parts, "dbname": name})
+    yield runtime.with_dbname(database.admin_url, name)
     with database.admin() as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 

@@ -14,7 +14,6 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from mcp_servers.kit.errors import UpstreamUnavailable
 from mcp_servers.kit.store.migrate import (
@@ -28,6 +27,7 @@ from mcp_servers.kit.store.migrate import (
     status,
 )
 from mcp_servers.memory import definition as memory_definition
+from tessera import runtime
 from tests.helpers import free_port
 
 BOUND_S = 30.0
@@ -62,9 +62,7 @@ def scratch_url(database) -> Iterator[str]:
     with database.admin() as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
-        parts = conninfo_to_dict(database.admin_url)
-        parts["dbname"] = name
-        yield make_conninfo(**parts)
+        yield runtime.with_dbname(database.admin_url, name)
     finally:
         with database.admin() as admin:
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
