@@ -37,7 +37,6 @@ from mcp_servers.kit.context import (
     CallContext,
     ContextSigner,
     generate_key_pair,
-    load_signing_key,
 )
 from mcp_servers.kit.embeddings.local import local_embedder
 from mcp_servers.kit.store.migrate import migrate
@@ -110,8 +109,7 @@ def seed(admin_url: str, size: int, users: int, model: str) -> None:
 
 
 async def time_recalls(settings, user_pool: list[str], queries: int, label: str) -> Figures:
-    signer = ContextSigner(load_signing_key(settings.signing_key_path), issuer="tessera-host",
-                           ttl_s=600)
+    signer = ContextSigner.from_settings(settings)
     server = definition.create(settings, MemorySettings(_env_file=None))
     rng = random.Random(42)
     timings = []

@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mcp_servers.kit.errors import AuthFailed
+from mcp_servers.kit.settings import Settings
 from mcp_servers.kit.spec import DataClass
 
 CONTEXT_META_KEY = "io.tessera/call-context"
@@ -95,6 +96,11 @@ class ContextSigner:
         self._key = key
         self._issuer = issuer
         self._ttl_s = ttl_s
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ContextSigner:
+        return cls(load_signing_key(settings.signing_key_path), issuer=settings.context_issuer,
+                   ttl_s=settings.context_ttl_s)
 
     def sign(self, context: CallContext, *, audience: str, ttl_s: float | None = None) -> str:
         now = int(time.time())

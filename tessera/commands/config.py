@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import enum
 import json
 from typing import Any
 
@@ -57,9 +58,11 @@ def _shown(name: str, value: Any) -> Any:
         return "(unset: the embedded PostgreSQL)"
     if isinstance(value, list):
         return [str(item) for item in value]
-    if hasattr(value, "value"):  # enums
+    if isinstance(value, enum.Enum):
         return value.value
-    return str(value) if not isinstance(value, int | float | bool) or value is None else value
+    if value is None or isinstance(value, int | float | bool):
+        return value
+    return str(value)
 
 
 def _show(args: argparse.Namespace) -> int:

@@ -74,10 +74,9 @@ def _token_factory(args: argparse.Namespace, audience: str):
     settings = runtime.load_settings()
     if not settings.signing_key_path.exists():
         return None
-    from mcp_servers.kit.context import CallContext, ContextSigner, load_signing_key
+    from mcp_servers.kit.context import CallContext, ContextSigner
 
-    signer = ContextSigner(load_signing_key(settings.signing_key_path),
-                           issuer=settings.context_issuer, ttl_s=settings.context_ttl_s)
+    signer = ContextSigner.from_settings(settings)
     return lambda tenant: signer.sign(CallContext(tenant=tenant, user="conformance"),
                                       audience=audience)
 

@@ -48,16 +48,12 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _token(args: argparse.Namespace) -> int:
-    from mcp_servers.kit.context import CallContext, ContextSigner, load_signing_key
+    from mcp_servers.kit.context import CallContext, ContextSigner
     from mcp_servers.kit.spec import DataClass
 
     settings = runtime.load_settings()
     runtime.ensure_dev_keys(settings)
-    signer = ContextSigner(
-        load_signing_key(settings.signing_key_path),
-        issuer=settings.context_issuer,
-        ttl_s=settings.context_ttl_s,
-    )
+    signer = ContextSigner.from_settings(settings)
     context = CallContext(
         tenant=args.tenant,
         user=args.user,
