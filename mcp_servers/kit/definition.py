@@ -4,12 +4,15 @@ A server package exposes one `ServerDefinition` and registers it in its
 pyproject under the entry-point group `tessera.servers`. From that, the CLI can
 serve it (`tessera serve NAME`), migrate its tables (`tessera db migrate`), show
 its settings (`tessera config show`), and the conformance suite can test it,
-including the tenant-isolation probes it declares.
+including the tenant-isolation probes it declares. A server that fronts an
+outside system (SAP, an MES) also declares `test_backends`, which starts a
+stand-in for that system so the suite can test the server without the real one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -46,6 +49,12 @@ class IsolationProbe:
     read: ToolCall
 
 
+TestBackends = Callable[[Sequence[str]], AbstractAsyncContextManager[Mapping[str, Any]]]
+"""Given the tenants a test will call as, start what the server talks to (for example a
+simulator on loopback, one partition per tenant) and yield overrides of the server's own
+settings that point it there; stop it all on exit."""
+
+
 @dataclass(frozen=True)
 class ServerDefinition:
     name: str
@@ -55,9 +64,10 @@ class ServerDefinition:
     settings_model: type[ServerSettings] | None = None
     migrations: Path | None = None
     isolation_probes: tuple[IsolationProbe, ...] = field(default=())
+    test_backends: TestBackends | None = None  # for servers that front an outside system
 
-    def server_settings(self) -> ServerSettings | None:
-        return self.settings_model() if self.settings_model else None
+    def server_settings(self, **overrides: Any) -> ServerSettings | None:
+        return self.settings_model(**overrides) if self.settings_model else None
 
     def create(self, settings: Settings, server_settings: ServerSettings | None = None) -> ToolServer:
         return self.build(settings, server_settings or self.server_settings())

@@ -15,13 +15,15 @@ from fastmcp.client.transports import StreamableHttpTransport
 
 from mcp_servers.kit.conformance import (
     TENANT_A,
+    TENANT_B,
     CheckOptions,
     Outcome,
     isolation_checks,
     protocol_checks,
 )
-from mcp_servers.kit.definition import registered_servers
+from mcp_servers.kit.definition import ServerDefinition, registered_servers
 from mcp_servers.kit.server import MCP_PATH, http_app
+from mcp_servers.kit.settings import ServerSettings
 from mcp_servers.kit.spec import lint_spec
 from tests.helpers import serving
 
@@ -32,8 +34,26 @@ TRANSPORTS = ["memory", "http"]
 
 
 @asynccontextmanager
+async def backends(definition: ServerDefinition) -> AsyncIterator[ServerSettings | None]:
+    """The server's own settings, pointed at its test backends when it declares some."""
+    if definition.test_backends is None:
+        yield None
+        return
+    async with definition.test_backends((TENANT_A, TENANT_B)) as overrides:
+        yield definition.server_settings(_env_file=None, **overrides)
+
+
+@asynccontextmanager
 async def connect(name: str, transport: str, settings) -> AsyncIterator[Client]:
-    server = registered_servers()[name].create(settings)
+    async with backends(registered_servers()[name]) as server_settings, \
+            _connect(name, transport, settings, server_settings) as client:
+        yield client
+
+
+@asynccontextmanager
+async def _connect(name: str, transport: str, settings, server_settings
+                   ) -> AsyncIterator[Client]:
+    server = registered_servers()[name].create(settings, server_settings)
     if transport == "memory":
         async with Client(server.mcp) as client:
             yield client
