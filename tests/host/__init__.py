@@ -1,0 +1,1 @@
+"""Tests of the thin agent host."""

@@ -1,0 +1,1 @@
+"""Tests of tool discovery: catalog, hybrid search, abstention, run toolsets, the eval."""
