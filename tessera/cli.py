@@ -13,7 +13,10 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from tessera.commands import conformance, config, db, keys, serve, up
+from tessera.commands import conformance, config, db, host, keys, serve, up
+from tessera.commands import simulate
+from tessera.commands import policy
+from tessera.commands import eval, kb
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -26,6 +29,12 @@ COMMANDS: dict[str, Callable[[argparse._SubParsersAction], None]] = {
     "keys": keys.register,
     "token": keys.register_token,
     "conformance": conformance.register,
+    "kb": kb.register,
+    "eval": eval.register,
+    "simulate": simulate.register,
+    "policy": policy.register,
+    "host": host.register,
+    "audit": host.register_audit,
 }
 
 

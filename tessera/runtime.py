@@ -71,8 +71,10 @@ def ensure_dev_keys(settings: Settings) -> None:
 
 
 def migration_sets() -> list[MigrationSet]:
-    """Core first, then every registered server that has tables."""
-    sets = [core_migrations()]
+    """Core first, then the host, then every registered server that has tables."""
+    from host.store import host_migrations
+
+    sets = [core_migrations(), host_migrations()]
     for definition in registered_servers().values():
         migration_set = definition.migration_set()
         if migration_set is not None:

@@ -8,13 +8,31 @@ on demand.
 from __future__ import annotations
 
 import hashlib
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 import anyio
 import numpy as np
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
+
+
+@dataclass
+class Reply:
+    """One scripted chat answer: text, tool calls, or both."""
+
+    content: str = ""
+    tool_calls: list[tuple[str, dict[str, Any] | str]] = field(default_factory=list)
+    prompt_tokens: int = 100
+    completion_tokens: int = 20
+    status: int = 200  # anything else: the endpoint fails with this status
+    delay_s: float = 0.0
 
 
 class ScriptedLLM:
@@ -23,7 +41,64 @@ class ScriptedLLM:
         self.embedding_status = 200  # answer embeddings requests with this status
         self.embedding_delay_s = 0.0
         self.requests: list[dict] = []
-        self.app = Starlette(routes=[Route("/v1/embeddings", self._embeddings, methods=["POST"])])
+        self.chat_requests: list[dict] = []
+        # Each chat request takes the next reply; a callable reply is given the request body.
+        self.script: list[Reply | Callable[[dict], Reply]] = []
+        self.default_reply: Reply | Callable[[dict], Reply] | None = None
+        self.app = Starlette(routes=[
+            Route("/v1/embeddings", self._embeddings, methods=["POST"]),
+            Route("/v1/chat/completions", self._chat, methods=["POST"]),
+        ])
+
+    def tool_names(self, request: dict) -> list[str]:
+        return [tool["function"]["name"] for tool in request.get("tools") or []]
+
+    async def _chat(self, request: Request) -> JSONResponse | StreamingResponse:
+        body = await request.json()
+        self.chat_requests.append(body)
+        reply = self.script.pop(0) if self.script else self.default_reply
+        if reply is None:
+            return JSONResponse({"error": {"message": "script exhausted", "type": "server_error"}},
+                                status_code=500)
+        if callable(reply):
+            reply = reply(body)
+        if reply.delay_s:
+            await anyio.sleep(reply.delay_s)
+        if reply.status != 200:
+            return JSONResponse({"error": {"message": "scripted failure", "type": "server_error"}},
+                                status_code=reply.status)
+        calls = [{"id": f"call_{uuid.uuid4().hex[:10]}", "type": "function",
+                  "function": {"name": name,
+                               "arguments": args if isinstance(args, str) else json.dumps(args)}}
+                 for name, args in reply.tool_calls]
+        usage = {"prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens,
+                 "total_tokens": reply.prompt_tokens + reply.completion_tokens}
+        base = {"id": f"chatcmpl-{uuid.uuid4().hex[:10]}", "created": int(time.time()),
+                "model": body["model"]}
+        finish = "tool_calls" if calls else "stop"
+        if not body.get("stream"):
+            message = {"role": "assistant", "content": reply.content or None}
+            if calls:
+                message["tool_calls"] = calls
+            return JSONResponse({**base, "object": "chat.completion", "usage": usage,
+                                 "choices": [{"index": 0, "message": message, "finish_reason": finish}]})
+
+        def events():
+            def chunk(delta: dict, finish_reason: str | None = None, **extra: Any) -> str:
+                data = {**base, "object": "chat.completion.chunk", **extra,
+                        "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}]}
+                return f"data: {json.dumps(data)}\n\n"
+
+            yield chunk({"role": "assistant", "content": ""})
+            for start in range(0, len(reply.content), 8):
+                yield chunk({"content": reply.content[start:start + 8]})
+            for index, call in enumerate(calls):
+                yield chunk({"tool_calls": [{**call, "index": index}]})
+            yield chunk({}, finish)
+            yield f"data: {json.dumps({**base, 'object': 'chat.completion.chunk', 'choices': [], 'usage': usage})}\n\n"
+            yield "data: [DONE]\n\n"
+
+        return StreamingResponse(events(), media_type="text/event-stream")
 
     def vector(self, text: str) -> list[float]:
         """A deterministic pseudo-embedding of `text`."""

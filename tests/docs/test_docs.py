@@ -21,8 +21,12 @@ DOCS = REPO / "docs"
 
 
 def _setting_variables() -> list[str]:
-    sections = [Settings] + [d.settings_model for d in registered_servers().values()
-                             if d.settings_model]
+    from host.discovery.settings import DiscoverySettings
+    from host.settings import HostSettings
+    from policies.store import PolicySettings
+
+    sections = [Settings, HostSettings, DiscoverySettings, PolicySettings] + [
+        d.settings_model for d in registered_servers().values() if d.settings_model]
     return [f"{section.model_config.get('env_prefix', '')}{name}".upper()
             for section in sections for name in section.model_fields]
 

@@ -1,0 +1,204 @@
+"""Benchmark: what the host adds to a run, alone and under 200 concurrent chat sessions.
+
+Run:  .venv/bin/python -m evals.bench.host_overhead [--runs 50] [--concurrent 200]
+
+A real `tessera host` process (the memory server spawned in its bubblewrap
+sandbox, the shipped policies, a scratch database `tessera_bench_host`) is driven
+over HTTP + SSE by this process, against a zero-latency OpenAI-compatible model
+served here on loopback. Each chat turn is one tool-calling turn (the model asks
+for `memory.recall`) and one answer turn. Host overhead = the whole turn as the
+client sees it, minus the time the tool itself took (reported by the host in its
+tool_call_finished event), so it counts HTTP, auth, policy, budgets, the
+database writes of the run record, LiteLLM and MCP framing. Figures are printed
+as p50 / p95 in milliseconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import anyio
+import httpx
+import psycopg
+import uvicorn
+from psycopg import sql
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import StreamingResponse
+from starlette.routing import Route
+
+from mcp_servers.kit.context import CallContext, ContextSigner, generate_key_pair, load_signing_key
+from mcp_servers.kit.store.migrate import migrate
+from tessera import runtime
+
+BENCH_DB = "tessera_bench_host"
+
+
+def model_app() -> Starlette:
+    """Zero-latency model: a recall for a question, then an answer once it has the result."""
+
+    async def chat(request: Request) -> StreamingResponse:
+        body = await request.json()
+        last = body["messages"][-1]
+        base = {"id": "b", "created": 0, "model": body["model"], "object": "chat.completion.chunk"}
+
+        def chunk(delta: dict, finish: str | None = None) -> str:
+            return "data: " + json.dumps({**base, "choices": [
+                {"index": 0, "delta": delta, "finish_reason": finish}]}) + "\n\n"
+
+        def events():
+            if last["role"] == "user":
+                call = {"index": 0, "id": f"c{uuid.uuid4().hex[:8]}", "type": "function",
+                        "function": {"name": "memory__recall",
+                                     "arguments": json.dumps({"query": last["content"][:100]})}}
+                yield chunk({"role": "assistant", "tool_calls": [call]})
+                yield chunk({}, "tool_calls")
+            else:
+                yield chunk({"role": "assistant", "content": "Here is what I found."})
+                yield chunk({}, "stop")
+            usage = {"prompt_tokens": 200, "completion_tokens": 10, "total_tokens": 210}
+            yield "data: " + json.dumps({**base, "choices": [], "usage": usage}) + "\n\n"
+            yield "data: [DONE]\n\n"
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    return Starlette(routes=[Route("/v1/chat/completions", chat, methods=["POST"])])
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def one_turn(client: httpx.AsyncClient, base: str, token: str) -> tuple[float, float]:
+    """(whole turn, tool time) in ms, as the client and the host's events tell."""
+    started = time.perf_counter()
+    tool_ms, status = 0.0, None
+    async with client.stream("POST", f"{base}/v1/chat", json={"message": "scrap rate on M-001"},
+                             headers={"Authorization": f"Bearer {token}"}) as response:
+        if response.status_code != 200:
+            raise RuntimeError(f"chat answered {response.status_code}: {await response.aread()}")
+        event = None
+        async for line in response.aiter_lines():
+            if line.startswith("event:"):
+                event = line[6:].strip()
+            elif line.startswith("data:"):
+                data = json.loads(line[5:])
+                if event == "tool_call_finished":
+                    tool_ms += data["duration_ms"]
+                elif event == "run_finished":
+                    status = data["status"]
+    if status != "finished":
+        raise RuntimeError(f"run ended {status}")
+    return (time.perf_counter() - started) * 1000, tool_ms
+
+
+async def bench(runs: int, concurrent: int) -> None:
+    base_settings = runtime.with_database(runtime.load_settings())
+    admin_base = base_settings.database_admin_url.get_secret_value()
+    with psycopg.connect(admin_base, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DB)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DB)))
+    admin = runtime.with_dbname(admin_base, BENCH_DB)
+    app_url = runtime.with_dbname(base_settings.database_url.get_secret_value(), BENCH_DB)
+    migrate(admin, runtime.migration_sets())
+    keys = Path(tempfile.mkdtemp(prefix="tessera-bench-keys-"))
+    generate_key_pair(keys)
+    signer = ContextSigner(load_signing_key(keys / "context-signing-key.pem"), issuer="tessera-host",
+                           ttl_s=3600)
+    model_port, host_port = free_port(), free_port()
+    model_server = uvicorn.Server(uvicorn.Config(model_app(), host="127.0.0.1", port=model_port,
+                                                 log_level="warning"))
+    env = {**os.environ, "TESSERA_DATABASE_URL": app_url, "TESSERA_DATABASE_ADMIN_URL": admin,
+           "TESSERA_DATABASE_POOL_MAX": "20",
+           "TESSERA_CONTEXT_SIGNING_KEY_FILE": str(keys / "context-signing-key.pem"),
+           "TESSERA_CONTEXT_VERIFICATION_KEYS_FILE": str(keys / "context-verification.jwks.json"),
+           "TESSERA_HOST_LLM_API_BASE": f"http://127.0.0.1:{model_port}/v1",
+           "TESSERA_HOST_LLM_MODEL": "openai/bench", "TESSERA_HOST_SERVERS": '["memory"]',
+           "TESSERA_LOG_LEVEL": "WARNING"}
+    host = subprocess.Popen([sys.executable, "-m", "tessera", "host", "--port", str(host_port)],
+                            env=env, start_new_session=True)
+    base = f"http://127.0.0.1:{host_port}"
+
+    def token(user: str) -> str:
+        return signer.sign(CallContext(tenant="acme", user=user, roles=("viewer",)), audience="tessera")
+
+    try:
+        async with anyio.create_task_group() as group:
+            group.start_soon(model_server.serve)
+            async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=1000)) as client:
+                with anyio.fail_after(180):
+                    while True:
+                        try:
+                            if (await client.get(f"{base}/readyz")).status_code == 200:
+                                break
+                        except httpx.HTTPError:
+                            pass
+                        await anyio.sleep(0.3)
+                await one_turn(client, base, token("warmup@acme.example"))
+                sequential = [await one_turn(client, base, token(f"seq{i}@acme.example"))
+                              for i in range(runs)]
+                report("sequential runs", sequential)
+
+                results: list[tuple[float, float]] = []
+
+                async def session(index: int) -> None:
+                    results.append(await one_turn(client, base, token(f"c{index}@acme.example")))
+
+                started = time.perf_counter()
+                async with anyio.create_task_group() as sessions:
+                    for index in range(concurrent):
+                        sessions.start_soon(session, index)
+                wall = time.perf_counter() - started
+                report(f"{concurrent} concurrent SSE sessions", results)
+                print(f"  all {concurrent} sessions done in {wall:.1f} s "
+                      f"({concurrent / wall:.1f} runs/s, {2 * concurrent / wall:.1f} turns/s)")
+            model_server.should_exit = True
+    finally:
+        os.killpg(host.pid, signal.SIGTERM)
+        try:
+            host.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(host.pid, signal.SIGKILL)
+        with psycopg.connect(admin_base, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DB)))
+
+
+def report(label: str, samples: list[tuple[float, float]]) -> None:
+    totals = [total for total, _ in samples]
+    overhead = [total - tool for total, tool in samples]
+    per_turn = [value / 2 for value in overhead]  # a tool-calling turn and an answer turn
+    print(f"{label} (n={len(samples)}):")
+    print(f"  whole run            p50 {statistics.median(totals):7.1f} ms   p95 {percentile(totals, .95):7.1f} ms")
+    print(f"  host overhead / run  p50 {statistics.median(overhead):7.1f} ms   p95 {percentile(overhead, .95):7.1f} ms")
+    print(f"  host overhead / turn p50 {statistics.median(per_turn):7.1f} ms   p95 {percentile(per_turn, .95):7.1f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=50, help="sequential runs (default 50)")
+    parser.add_argument("--concurrent", type=int, default=200, help="concurrent sessions (default 200)")
+    args = parser.parse_args()
+    anyio.run(bench, args.runs, args.concurrent)
+
+
+if __name__ == "__main__":
+    main()

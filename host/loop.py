@@ -1,0 +1,293 @@
+"""The run loop: a question becomes a short, budgeted sequence of tool calls and an answer.
+
+    1. Check the run's budget; when something is spent, stop and say what was done.
+    2. Ask the model for the next step, offering the core tools and those it discovered.
+    3. An answer ends the run. Tool calls are checked (schema, policy) and made,
+       independent reads in parallel (`host.calls`).
+    4. A call that needs approval pauses the run; its state is already in PostgreSQL,
+       and `resume_run` continues it on any host process once the approval is decided.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+
+from host import calls as tc
+from host.budgets import spent
+from host.events import Emit, RunEvent
+from host.llm import ModelReply, escalate
+from host.runs import PendingCall, RunState, Stopwatch
+from host.services import HostServices
+from host.toolcalls import ToolCallRequest
+from host.tracing import tracer
+from mcp_servers.kit.errors import (
+    ApprovalRequired,
+    BudgetExceeded,
+    TesseraError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+from mcp_servers.kit.spec import Risk
+from policies.request import Outcome
+
+logger = logging.getLogger("tessera.host.loop")
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+
+
+@dataclass(frozen=True)
+class CallTools:
+    calls: tuple[ToolCallRequest, ...]
+    reasoning: str
+
+
+@dataclass(frozen=True)
+class Stopped:
+    reason: str
+
+
+Step = Answer | CallTools | Stopped
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_id: str
+    status: str  # finished | paused | failed
+    answer: str
+    approval_id: str | None = None
+
+
+async def drive(state: RunState, host: HostServices, emit: Emit) -> RunResult:
+    """Run until an answer, a pause for approval, or a spent budget (see the module docstring)."""
+    try:
+        return await _drive(state, host, emit)
+    except Exception:  # our bug or a dead database: the user gets a reference, the log the rest
+        reference = uuid.uuid4().hex[:12]
+        logger.exception("run %s failed [reference %s]", state.run_id, reference)
+        host.runs.held.pop(state.run_id, None)
+        return await finish(state, host, emit, stopped=f"an internal error occurred (reference {reference})")
+
+
+async def _drive(state: RunState, host: HostServices, emit: Emit) -> RunResult:
+    with tracer.start_as_current_span("tessera.run", attributes={
+            "tessera.run_id": state.run_id, "tessera.tenant": state.tenant}):
+        return await _steps(state, host, emit)
+
+
+async def _steps(state: RunState, host: HostServices, emit: Emit) -> RunResult:
+    clock = Stopwatch(state.usage)
+    while True:
+        clock.lap()
+        if (limit := spent(state)) is not None:
+            return await finish(state, host, emit, stopped=f"the run used {limit}")
+        step = unanswered(state) or await next_step(state, host, emit)
+        clock.lap()
+        if isinstance(step, Answer):
+            return await finish(state, host, emit, answer=step.text)
+        if isinstance(step, Stopped):
+            return await finish(state, host, emit, stopped=step.reason)
+        held = await perform(step, state, host, emit, clock)
+        if held is not None:
+            return await pause(state, host, emit, held)
+
+
+async def next_step(state: RunState, host: HostServices, emit: Emit) -> Step:
+    """One model call: an answer, tool calls, or a reason to stop."""
+    with tracer.start_as_current_span("tessera.llm", attributes={"tessera.tier": state.tier}) as span:
+        try:
+            await host.usage.check_tokens(state.tenant, host.tokens_per_day(state))
+            reply = await host.model.complete(
+                state.messages, host.tool_definitions(state), tier=state.tier,
+                on_delta=lambda delta: emit(RunEvent(type="token", run_id=state.run_id,
+                                                     data={"delta": delta})))
+        except BudgetExceeded as error:
+            return Stopped(error.human_message)
+        except (UpstreamTimeout, UpstreamUnavailable) as error:
+            return Stopped(f"the model endpoint failed ({error.human_message})")
+        span.set_attributes({"tessera.model": reply.model, "tessera.tokens_in": reply.tokens_in,
+                             "tessera.tokens_out": reply.tokens_out,
+                             "tessera.tool_calls": len(reply.tool_calls)})
+    await account(state, host, reply)
+    if not reply.tool_calls:
+        return Answer(reply.text)
+    state.messages.append({
+        "role": "assistant", "content": reply.text or None,
+        "tool_calls": [{"id": c.id, "type": "function",
+                        "function": {"name": c.name, "arguments": c.arguments}}
+                       for c in reply.tool_calls],
+    })
+    # Saved before any call is made: a process that dies mid-turn leaves calls that
+    # `unanswered` finds, with the same ids, so their idempotency keys do not change.
+    await host.runs.save(state, status="running", lease_s=host.settings.run_lease_s)
+    return CallTools(reply.tool_calls, reply.text)
+
+
+def unanswered(state: RunState) -> CallTools | None:
+    """The last turn's calls that have no result yet (a run resumed after a crash mid-turn)."""
+    answered = {m.get("tool_call_id") for m in state.messages if m.get("role") == "tool"}
+    for message in reversed(state.messages):
+        if message.get("role") == "assistant":
+            calls = tuple(ToolCallRequest(c["id"], c["function"]["name"], c["function"]["arguments"])
+                          for c in message.get("tool_calls") or [] if c["id"] not in answered)
+            return CallTools(calls, message.get("content") or "") if calls else None
+        if message.get("role") in ("user", "system"):
+            return None
+    return None
+
+
+async def account(state: RunState, host: HostServices, reply: ModelReply) -> None:
+    state.usage.model_calls += 1
+    state.usage.tokens_in += reply.tokens_in
+    state.usage.tokens_out += reply.tokens_out
+    state.usage.cost += reply.cost
+    await host.usage.charge(state.tenant, tokens=reply.tokens_in + reply.tokens_out, cost=reply.cost)
+    await host.record(state, "model_call", {"model": reply.model, "tier": reply.tier,
+                                            "tokens_in": reply.tokens_in, "tokens_out": reply.tokens_out,
+                                            "tool_calls": [c.name for c in reply.tool_calls],
+                                            "calls_from_text": reply.calls_from_text})
+
+
+async def perform(step: CallTools, state: RunState, host: HostServices, emit: Emit,
+                  clock: Stopwatch) -> tc.CallOutcome | None:
+    """Make the calls of one model turn; return the call that waits for approval, if any."""
+    outcomes: dict[str, tc.CallOutcome] = {}
+    reads: list[tuple[ToolCallRequest, Any, dict[str, Any], Any]] = []
+    writes: list[tuple[ToolCallRequest, Any, dict[str, Any], Any]] = []
+    held: tc.CallOutcome | None = None
+    for call in step.calls:
+        if state.usage.tool_calls >= state.limits.tool_calls:
+            outcomes[call.id] = tc.error_outcome(call, tc.tool_name(call.name), BudgetExceeded(
+                "The run has no tool calls left.", model_fix_hint="Answer with what you have."))
+            state.notes.append(f"{tc.tool_name(call.name)} was not called: no tool calls left")
+            continue
+        state.usage.tool_calls += 1
+        if call.name == tc.SEARCH_TOOLS:
+            outcomes[call.id] = await host.search_tools(state, call)
+            continue
+        try:
+            tool, arguments = tc.parse_call(call, host.federation.tools, set(state.toolset),
+                                            idempotency_key=f"tessera-{state.run_id}-{call.id}")
+        except TesseraError as error:
+            outcomes[call.id] = tc.error_outcome(call, tc.tool_name(call.name), error, invalid=True)
+            continue
+        decision = host.policy().decide(tc.decision_request(state, tool, arguments))
+        await host.decided(state, tool.name, decision)
+        if decision.outcome is Outcome.DENY:
+            outcomes[call.id] = tc.denied(call, tool.name, decision.reason, decision.rule)
+        elif decision.outcome is Outcome.REQUIRE_APPROVAL:
+            if held is None:
+                held = await host.propose(state, call, tool, arguments, decision, step.reasoning)
+            else:
+                outcomes[call.id] = tc.error_outcome(call, tool.name, ApprovalRequired(
+                    "Not made: another call of this turn is waiting for approval.",
+                    model_fix_hint="Ask for this call again after the first one is decided."))
+        else:
+            state.tainted = state.tainted or decision.taints_session
+            (reads if tool.risk is Risk.READ else writes).append((call, tool, arguments, decision))
+
+    deadline = time.monotonic() + max(0.0, state.limits.wall_s - clock.lap())
+
+    async def run_one(call: ToolCallRequest, tool: Any, arguments: dict[str, Any], decision: Any) -> None:
+        with tracer.start_as_current_span("tessera.tool", attributes={
+                "tessera.tool": tool.name, "tessera.rule": decision.rule,
+                "tessera.outcome": decision.outcome.value}) as span:
+            await call_one(call, tool, arguments, decision)
+            span.set_attribute("tessera.error_category", outcomes[call.id].error_category or "")
+
+    async def call_one(call: ToolCallRequest, tool: Any, arguments: dict[str, Any], decision: Any) -> None:
+        await emit(RunEvent(type="tool_call_started", run_id=state.run_id,
+                            data={"id": call.id, "tool": tool.name,
+                                  "arguments": host.redact(state, arguments)}))
+        context = tc.call_context(state, decision.clearance.value, host.traceparent())
+        outcome = await tc.execute(host.federation, state, call, tool, arguments, context,
+                                   deadline=deadline)
+        outcomes[call.id] = outcome
+        host.note_retrieval(state, tool.name, outcome)
+        await emit(RunEvent(type="tool_call_finished", run_id=state.run_id, data={
+            "id": call.id, "tool": tool.name, "duration_ms": round(outcome.duration_ms, 1),
+            "is_error": outcome.is_error, "error_category": outcome.error_category}))
+
+    async with anyio.create_task_group() as group:  # independent reads run side by side
+        for item in reads:
+            group.start_soon(run_one, *item)
+    for item in writes:  # writes one at a time, in the order the model asked
+        await run_one(*item)
+
+    invalid = [o for o in outcomes.values() if o.invalid]
+    for call in step.calls:
+        if call.id in outcomes:
+            if not outcomes[call.id].is_error:
+                state.done.append(outcomes[call.id].tool)
+            state.messages.append(outcomes[call.id].message)
+            await host.record(state, "tool_call", host.call_record(state, outcomes[call.id]))
+    if invalid:
+        state.fix_attempts += 1
+        state.tier = escalate(state.tier) or state.tier
+        if state.fix_attempts > 1 and held is None:
+            state.notes.append("the model twice asked for a call that does not fit the tool")
+            state.limits.tool_calls = state.usage.tool_calls  # ends the run at the next check
+    await host.runs.save(state, status="running", lease_s=host.settings.run_lease_s)
+    return held
+
+
+async def pause(state: RunState, host: HostServices, emit: Emit, held: tc.CallOutcome) -> RunResult:
+    assert held.held_approval is not None
+    state.pending = PendingCall(tool_call_id=held.call.id, tool=held.tool,
+                                approval_id=held.held_approval)
+    await host.runs.save(state, status="paused")
+    await emit(RunEvent(type="approval_required", run_id=state.run_id,
+                        data={"approval_id": held.held_approval, "tool": held.tool, **held.details}))
+    text = (f"The call {held.tool} needs approval (request {held.held_approval}). "
+            "The run continues once an approver decides.")
+    await emit(RunEvent(type="run_finished", run_id=state.run_id,
+                        data={"status": "paused", "usage": state.usage.model_dump()}))
+    return RunResult(state.run_id, "paused", text, approval_id=held.held_approval)
+
+
+async def finish(state: RunState, host: HostServices, emit: Emit, *, answer: str | None = None,
+                 stopped: str | None = None) -> RunResult:
+    if stopped is not None:
+        answer = host.stop_message(state, stopped)
+    citations = await host.citations(state, answer or "")
+    await emit(RunEvent(type="answer", run_id=state.run_id,
+                        data={"text": answer, "citations": citations, "notes": state.notes}))
+    status = "failed" if stopped is not None else "finished"
+    state.messages = host.redact(state, state.messages)  # a finished run keeps no raw PII
+    await host.record(state, "answer", {"text": host.redact(state, answer), "stopped": stopped,
+                                        "citations": citations})
+    await host.runs.save(state, status=status, outcome=stopped or "answered")
+    await host.answered(state, answer or "")
+    await emit(RunEvent(type="run_finished", run_id=state.run_id, data={
+        "status": status, "usage": state.usage.model_dump(), "cost": state.usage.cost}))
+    return RunResult(state.run_id, status, answer or "")
+
+
+async def resume_run(host: HostServices, tenant: str, run_id: str, emit: Emit) -> RunResult | None:
+    """Continue a paused run whose approval was decided, or a run whose process died.
+
+    None when another process holds the run (exactly one process resumes it).
+    """
+    state = await host.runs.claim(tenant, run_id, host.settings.run_lease_s)
+    if state is None:
+        return None
+    pending = state.pending
+    if pending is None:  # its process died mid-run: go on from the last saved step
+        return await drive(state, host, emit)
+    message = await host.settle(state, pending)
+    if message is None:  # still waiting: give the run back
+        await host.runs.save(state, status="paused")
+        return RunResult(state.run_id, "paused", "", approval_id=pending.approval_id)
+    state.messages.append(message)
+    state.pending = None
+    return await drive(state, host, emit)
+
+
