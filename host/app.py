@@ -37,7 +37,7 @@ from host.conversations import ConversationStore
 from host.discovery.catalog import ToolCatalog
 from host.discovery.descriptor import ToolDescriptor
 from host.discovery.settings import DiscoverySettings
-from host.egress_audit import EgressAuditLog
+from host.sandbox_audit import SandboxAuditLog
 from host.events import discard
 from host.federation import Federation, ServerEndpoint
 from host.llm import ModelClient
@@ -68,7 +68,7 @@ class HostConfig:
     endpoints: list[ServerEndpoint]
     policies: PolicyStore
     discovery: DiscoverySettings
-    egress_audit: EgressAuditLog | None = None
+    sandbox_audit: SandboxAuditLog | None = None
 
 
 def build_app(config: HostConfig) -> Starlette:
@@ -97,8 +97,8 @@ def build_app(config: HostConfig) -> Starlette:
             tasks.start_soon(_keep_catalog, host)
             tasks.start_soon(_resume_decided, host)
             tasks.start_soon(_renew_leases, host)
-            if config.egress_audit is not None:
-                tasks.start_soon(config.egress_audit.run, store)
+            if config.sandbox_audit is not None:
+                tasks.start_soon(config.sandbox_audit.run, store)
             async with mcp_app.router.lifespan_context(app):
                 yield
             tasks.cancel_scope.cancel()

@@ -48,23 +48,34 @@ class TenantUsage:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    async def check_tokens(self, tenant: str, tokens_per_day: int) -> None:
-        async with self.store.tenant(tenant) as conn:
-            cursor = await conn.execute(
-                "SELECT tokens FROM host_tenant_usage WHERE day = current_date")
-            row = await cursor.fetchone()
-        if row and row[0] >= tokens_per_day:
+    async def check_tokens(self, state: RunState, tokens_per_day: int) -> None:
+        """Refuse a model call once the tenant's tokens for today are used up.
+
+        The total comes from the run's last charge when it has one (saving a round
+        trip per model call), else from the database.
+        """
+        used = state.tenant_tokens_today
+        if used is None:
+            async with self.store.tenant(state.tenant) as conn:
+                cursor = await conn.execute(
+                    "SELECT tokens FROM host_tenant_usage WHERE day = current_date")
+                row = await cursor.fetchone()
+            used = row[0] if row else 0
+        if used >= tokens_per_day:
             raise BudgetExceeded(
                 f"The tenant has used its {tokens_per_day} model tokens for today.",
                 model_fix_hint="Stop; the daily budget resets at midnight (UTC).")
 
     async def charge(self, tenant: str, *, tokens: int = 0, cost: float = 0.0,
-                     tool_calls: int = 0) -> None:
+                     tool_calls: int = 0) -> int:
+        """Add to the tenant's usage today; return its tokens today, all processes counted."""
         async with self.store.tenant(tenant) as conn:
-            await conn.execute(
+            cursor = await conn.execute(
                 "INSERT INTO host_tenant_usage (day, tokens, cost, tool_calls) "
                 "VALUES (current_date, %s, %s, %s) ON CONFLICT (tenant_id, day) DO UPDATE SET "
                 "tokens = host_tenant_usage.tokens + excluded.tokens, "
                 "cost = host_tenant_usage.cost + excluded.cost, "
-                "tool_calls = host_tenant_usage.tool_calls + excluded.tool_calls",
+                "tool_calls = host_tenant_usage.tool_calls + excluded.tool_calls RETURNING tokens",
                 (tokens, cost, tool_calls))
+            row = await cursor.fetchone()
+        return int(row[0])

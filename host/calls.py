@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
-import jsonschema
 import mcp.types as mcp_types
 
 from host.federation import FederatedTool
@@ -117,7 +116,7 @@ def parse_call(call: ToolCallRequest, tools: dict[str, FederatedTool], offered: 
     tool = tools[name]
     if idempotency_key is not None:
         arguments = with_idempotency_key(tool, arguments, idempotency_key)
-    problems = sorted(jsonschema.Draft202012Validator(tool.input_schema).iter_errors(arguments),
+    problems = sorted(tool.validator.iter_errors(arguments),
                       key=lambda e: list(e.absolute_path))
     if problems:
         fields = [{"field": ".".join(str(p) for p in e.absolute_path) or "(arguments)",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
@@ -95,16 +95,18 @@ async def _steps(state: RunState, host: HostServices, emit: Emit) -> RunResult:
             return await finish(state, host, emit, answer=step.text)
         if isinstance(step, Stopped):
             return await finish(state, host, emit, stopped=step.reason)
-        held = await perform(step, state, host, emit, clock)
-        if held is not None:
-            return await pause(state, host, emit, held)
+        outcome = await perform(step, state, host, emit, clock)
+        if isinstance(outcome, Stopped):
+            return await finish(state, host, emit, stopped=outcome.reason)
+        if outcome is not None:
+            return await pause(state, host, emit, outcome)
 
 
 async def next_step(state: RunState, host: HostServices, emit: Emit) -> Step:
     """One model call: an answer, tool calls, or a reason to stop."""
     with tracer.start_as_current_span("tessera.llm", attributes={"tessera.tier": state.tier}) as span:
         try:
-            await host.usage.check_tokens(state.tenant, host.tokens_per_day(state))
+            await host.usage.check_tokens(state, host.tokens_per_day(state))
             reply = await host.model.complete(
                 state.messages, host.tool_definitions(state), tier=state.tier,
                 on_delta=lambda delta: emit(RunEvent(type="token", run_id=state.run_id,
@@ -149,94 +151,108 @@ async def account(state: RunState, host: HostServices, reply: ModelReply) -> Non
     state.usage.tokens_in += reply.tokens_in
     state.usage.tokens_out += reply.tokens_out
     state.usage.cost += reply.cost
-    await host.usage.charge(state.tenant, tokens=reply.tokens_in + reply.tokens_out, cost=reply.cost)
+    state.tenant_tokens_today = await host.usage.charge(
+        state.tenant, tokens=reply.tokens_in + reply.tokens_out, cost=reply.cost)
     await host.record(state, "model_call", {"model": reply.model, "tier": reply.tier,
                                             "tokens_in": reply.tokens_in, "tokens_out": reply.tokens_out,
                                             "tool_calls": [c.name for c in reply.tool_calls],
                                             "calls_from_text": reply.calls_from_text})
 
 
-async def perform(step: CallTools, state: RunState, host: HostServices, emit: Emit,
-                  clock: Stopwatch) -> tc.CallOutcome | None:
-    """Make the calls of one model turn; return the call that waits for approval, if any."""
-    outcomes: dict[str, tc.CallOutcome] = {}
-    reads: list[tuple[ToolCallRequest, Any, dict[str, Any], Any]] = []
-    writes: list[tuple[ToolCallRequest, Any, dict[str, Any], Any]] = []
+@dataclass
+class Turn:
+    """The calls of one model turn after checking: answered ones, allowed ones, a held one."""
+
+    outcomes: dict[str, tc.CallOutcome] = field(default_factory=dict)
+    allowed: list[tuple[ToolCallRequest, Any, dict[str, Any], Any]] = field(default_factory=list)
     held: tc.CallOutcome | None = None
+
+
+async def perform(step: CallTools, state: RunState, host: HostServices, emit: Emit,
+                  clock: Stopwatch) -> tc.CallOutcome | Stopped | None:
+    """Make the calls of one model turn; the call that waits for approval, a stop, or None."""
+    turn = await check_calls(step, state, host)
+    deadline = time.monotonic() + max(0.0, state.limits.wall_s - clock.lap())
+    await make_calls(turn, state, host, emit, deadline)
+    for call in step.calls:  # results go back in the order the model asked
+        if (outcome := turn.outcomes.get(call.id)) is not None:
+            if not outcome.is_error:
+                state.done.append(outcome.tool)
+            state.messages.append(outcome.message)
+            await host.record(state, "tool_call", host.call_record(state, outcome))
+    stop = None
+    if any(outcome.invalid for outcome in turn.outcomes.values()):
+        state.fix_attempts += 1
+        state.tier = escalate(state.tier) or state.tier
+        if state.fix_attempts > 1 and turn.held is None:
+            stop = Stopped("the model twice asked for a call that does not fit the tool")
+    await host.runs.save(state, status="running", lease_s=host.settings.run_lease_s)
+    return turn.held or stop
+
+
+async def check_calls(step: CallTools, state: RunState, host: HostServices) -> Turn:
+    """Budget, name and schema, then policy, for each call; search_tools is answered here."""
+    turn = Turn()
     for call in step.calls:
+        name = tc.tool_name(call.name)
         if state.usage.tool_calls >= state.limits.tool_calls:
-            outcomes[call.id] = tc.error_outcome(call, tc.tool_name(call.name), BudgetExceeded(
+            turn.outcomes[call.id] = tc.error_outcome(call, name, BudgetExceeded(
                 "The run has no tool calls left.", model_fix_hint="Answer with what you have."))
-            state.notes.append(f"{tc.tool_name(call.name)} was not called: no tool calls left")
+            state.notes.append(f"{name} was not called: no tool calls left")
             continue
         state.usage.tool_calls += 1
         if call.name == tc.SEARCH_TOOLS:
-            outcomes[call.id] = await host.search_tools(state, call)
+            turn.outcomes[call.id] = await host.search_tools(state, call)
             continue
         try:
             tool, arguments = tc.parse_call(call, host.federation.tools, set(state.toolset),
                                             idempotency_key=f"tessera-{state.run_id}-{call.id}")
         except TesseraError as error:
-            outcomes[call.id] = tc.error_outcome(call, tc.tool_name(call.name), error, invalid=True)
+            turn.outcomes[call.id] = tc.error_outcome(call, name, error, invalid=True)
             continue
         decision = host.policy().decide(tc.decision_request(state, tool, arguments))
         await host.decided(state, tool.name, decision)
         if decision.outcome is Outcome.DENY:
-            outcomes[call.id] = tc.denied(call, tool.name, decision.reason, decision.rule)
+            turn.outcomes[call.id] = tc.denied(call, tool.name, decision.reason, decision.rule)
+        elif decision.outcome is Outcome.REQUIRE_APPROVAL and turn.held is None:
+            turn.held = await host.propose(state, call, tool, arguments, decision, step.reasoning)
         elif decision.outcome is Outcome.REQUIRE_APPROVAL:
-            if held is None:
-                held = await host.propose(state, call, tool, arguments, decision, step.reasoning)
-            else:
-                outcomes[call.id] = tc.error_outcome(call, tool.name, ApprovalRequired(
-                    "Not made: another call of this turn is waiting for approval.",
-                    model_fix_hint="Ask for this call again after the first one is decided."))
+            turn.outcomes[call.id] = tc.error_outcome(call, tool.name, ApprovalRequired(
+                "Not made: another call of this turn is waiting for approval.",
+                model_fix_hint="Ask for this call again after the first one is decided."))
         else:
             state.tainted = state.tainted or decision.taints_session
-            (reads if tool.risk is Risk.READ else writes).append((call, tool, arguments, decision))
+            turn.allowed.append((call, tool, arguments, decision))
+    return turn
 
-    deadline = time.monotonic() + max(0.0, state.limits.wall_s - clock.lap())
 
-    async def run_one(call: ToolCallRequest, tool: Any, arguments: dict[str, Any], decision: Any) -> None:
+async def make_calls(turn: Turn, state: RunState, host: HostServices, emit: Emit,
+                     deadline: float) -> None:
+    """Independent reads side by side; writes one at a time, in the order the model asked."""
+
+    async def make(call: ToolCallRequest, tool: Any, arguments: dict[str, Any], decision: Any) -> None:
         with tracer.start_as_current_span("tessera.tool", attributes={
                 "tessera.tool": tool.name, "tessera.rule": decision.rule,
                 "tessera.outcome": decision.outcome.value}) as span:
-            await call_one(call, tool, arguments, decision)
-            span.set_attribute("tessera.error_category", outcomes[call.id].error_category or "")
+            await emit(RunEvent(type="tool_call_started", run_id=state.run_id, data={
+                "id": call.id, "tool": tool.name, "arguments": host.redact(state, arguments)}))
+            context = tc.call_context(state, decision.clearance.value, host.traceparent())
+            outcome = await tc.execute(host.federation, state, call, tool, arguments, context,
+                                       deadline=deadline)
+            turn.outcomes[call.id] = outcome
+            host.note_retrieval(state, tool.name, outcome)
+            span.set_attribute("tessera.error_category", outcome.error_category or "")
+            await emit(RunEvent(type="tool_call_finished", run_id=state.run_id, data={
+                "id": call.id, "tool": tool.name, "duration_ms": round(outcome.duration_ms, 1),
+                "is_error": outcome.is_error, "error_category": outcome.error_category}))
 
-    async def call_one(call: ToolCallRequest, tool: Any, arguments: dict[str, Any], decision: Any) -> None:
-        await emit(RunEvent(type="tool_call_started", run_id=state.run_id,
-                            data={"id": call.id, "tool": tool.name,
-                                  "arguments": host.redact(state, arguments)}))
-        context = tc.call_context(state, decision.clearance.value, host.traceparent())
-        outcome = await tc.execute(host.federation, state, call, tool, arguments, context,
-                                   deadline=deadline)
-        outcomes[call.id] = outcome
-        host.note_retrieval(state, tool.name, outcome)
-        await emit(RunEvent(type="tool_call_finished", run_id=state.run_id, data={
-            "id": call.id, "tool": tool.name, "duration_ms": round(outcome.duration_ms, 1),
-            "is_error": outcome.is_error, "error_category": outcome.error_category}))
-
-    async with anyio.create_task_group() as group:  # independent reads run side by side
-        for item in reads:
-            group.start_soon(run_one, *item)
-    for item in writes:  # writes one at a time, in the order the model asked
-        await run_one(*item)
-
-    invalid = [o for o in outcomes.values() if o.invalid]
-    for call in step.calls:
-        if call.id in outcomes:
-            if not outcomes[call.id].is_error:
-                state.done.append(outcomes[call.id].tool)
-            state.messages.append(outcomes[call.id].message)
-            await host.record(state, "tool_call", host.call_record(state, outcomes[call.id]))
-    if invalid:
-        state.fix_attempts += 1
-        state.tier = escalate(state.tier) or state.tier
-        if state.fix_attempts > 1 and held is None:
-            state.notes.append("the model twice asked for a call that does not fit the tool")
-            state.limits.tool_calls = state.usage.tool_calls  # ends the run at the next check
-    await host.runs.save(state, status="running", lease_s=host.settings.run_lease_s)
-    return held
+    async with anyio.create_task_group() as group:
+        for item in turn.allowed:
+            if item[1].risk is Risk.READ:
+                group.start_soon(make, *item)
+    for item in turn.allowed:
+        if item[1].risk is not Risk.READ:
+            await make(*item)
 
 
 async def pause(state: RunState, host: HostServices, emit: Emit, held: tc.CallOutcome) -> RunResult:

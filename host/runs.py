@@ -72,6 +72,10 @@ class RunState(BaseModel):
     retrieved_chunks: list[str] = Field(default_factory=list, description="Chunk ids seen.")
     pending: PendingCall | None = Field(default=None, description="The call it waits on.")
     events: int = Field(default=0, description="Events recorded so far.")
+    tenant_tokens_today: int | None = Field(default=None, description="The tenant's tokens "
+                                            "today as of this run's last model call.")
+    history_length: int = Field(default=0, description="Messages of the conversation not yet "
+                                "folded into its summary, when the run started.")
     done: list[str] = Field(default_factory=list, description="Tools called successfully, in order.")
     notes: list[str] = Field(default_factory=list, description="What was not done, for the final message.")
 

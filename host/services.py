@@ -196,7 +196,8 @@ class HostServices:
         if state.conversation_id:
             await self.conversations.append(state.tenant, state.conversation_id, "assistant",
                                             self.redact(state, text), run_id=state.run_id)
-            await self.conversations.compact(state.tenant, state.conversation_id)
+            if state.history_length + 2 > self.conversations.keep:  # only then is there work
+                await self.conversations.compact(state.tenant, state.conversation_id)
 
     async def record(self, state: RunState, kind: str, payload: dict[str, Any]) -> None:
         self.runs.record(state, kind, self.redact(state, payload))

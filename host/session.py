@@ -59,7 +59,7 @@ async def start_run(host: HostServices, who: Principal, conversation_id: str, te
         run_id=new_run_id(), tenant=who.tenant, user=who.user, roles=list(who.roles),
         clearance=who.clearance.value, conversation_id=conversation_id, messages=messages,
         toolset=[tool.name for tool in view.core_tools(who.tenant)],
-        limits=run_limits(host.settings, budgets),
+        limits=run_limits(host.settings, budgets), history_length=len(history.messages),
     )
     await host.runs.create(
         state, model=host.model.model_for(state.tier),

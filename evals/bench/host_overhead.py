@@ -1,6 +1,7 @@
 """Benchmark: what the host adds to a run, alone and under 200 concurrent chat sessions.
 
 Run:  .venv/bin/python -m evals.bench.host_overhead [--runs 50] [--concurrent 200]
+                                                    [--model-latency-ms 0]
 
 A real `tessera host` process (the memory server spawned in its bubblewrap
 sandbox, the shipped policies, a scratch database `tessera_bench_host`) is driven
@@ -9,8 +10,13 @@ served here on loopback. Each chat turn is one tool-calling turn (the model asks
 for `memory.recall`) and one answer turn. Host overhead = the whole turn as the
 client sees it, minus the time the tool itself took (reported by the host in its
 tool_call_finished event), so it counts HTTP, auth, policy, budgets, the
-database writes of the run record, LiteLLM and MCP framing. Figures are printed
-as p50 / p95 in milliseconds.
+database writes of the run record, LiteLLM and MCP framing (and, with
+--model-latency-ms, minus the model's own latency). With a zero-latency model the
+concurrent phase is a throughput test: every session wants the CPU at once. A
+model that takes as long as a real one (e.g. --model-latency-ms 2000) shows what
+the host adds while it holds that many sessions open. Figures are printed as
+p50 / p95 in milliseconds. BENCH_HOST_PREFIX='py-spy record -f speedscope -o host.json --'
+profiles the host process.
 """
 
 from __future__ import annotations
@@ -44,11 +50,13 @@ from tessera import runtime
 BENCH_DB = "tessera_bench_host"
 
 
-def model_app() -> Starlette:
-    """Zero-latency model: a recall for a question, then an answer once it has the result."""
+def model_app(latency_s: float = 0.0) -> Starlette:
+    """A model that takes `latency_s` per turn: a recall for a question, then an answer."""
 
     async def chat(request: Request) -> StreamingResponse:
         body = await request.json()
+        if latency_s:
+            await anyio.sleep(latency_s)
         last = body["messages"][-1]
         base = {"id": "b", "created": 0, "model": body["model"], "object": "chat.completion.chunk"}
 
@@ -111,7 +119,7 @@ async def one_turn(client: httpx.AsyncClient, base: str, token: str) -> tuple[fl
     return (time.perf_counter() - started) * 1000, tool_ms
 
 
-async def bench(runs: int, concurrent: int) -> None:
+async def bench(runs: int, concurrent: int, latency_ms: float) -> None:
     base_settings = runtime.with_database(runtime.load_settings())
     admin_base = base_settings.database_admin_url.get_secret_value()
     with psycopg.connect(admin_base, autocommit=True) as conn:
@@ -125,8 +133,8 @@ async def bench(runs: int, concurrent: int) -> None:
     signer = ContextSigner(load_signing_key(keys / "context-signing-key.pem"), issuer="tessera-host",
                            ttl_s=3600)
     model_port, host_port = free_port(), free_port()
-    model_server = uvicorn.Server(uvicorn.Config(model_app(), host="127.0.0.1", port=model_port,
-                                                 log_level="warning"))
+    model_server = uvicorn.Server(uvicorn.Config(model_app(latency_ms / 1000), host="127.0.0.1",
+                                                 port=model_port, log_level="warning"))
     env = {**os.environ, "TESSERA_DATABASE_URL": app_url, "TESSERA_DATABASE_ADMIN_URL": admin,
            "TESSERA_DATABASE_POOL_MAX": "20",
            "TESSERA_CONTEXT_SIGNING_KEY_FILE": str(keys / "context-signing-key.pem"),
@@ -134,7 +142,7 @@ async def bench(runs: int, concurrent: int) -> None:
            "TESSERA_HOST_LLM_API_BASE": f"http://127.0.0.1:{model_port}/v1",
            "TESSERA_HOST_LLM_MODEL": "openai/bench", "TESSERA_HOST_SERVERS": '["memory"]',
            "TESSERA_LOG_LEVEL": "WARNING"}
-    host = subprocess.Popen([sys.executable, "-m", "tessera", "host", "--port", str(host_port)],
+    host = subprocess.Popen([*os.environ.get("BENCH_HOST_PREFIX", "").split(), sys.executable, "-m", "tessera", "host", "--port", str(host_port)],
                             env=env, start_new_session=True)
     base = f"http://127.0.0.1:{host_port}"
 
@@ -156,7 +164,7 @@ async def bench(runs: int, concurrent: int) -> None:
                 await one_turn(client, base, token("warmup@acme.example"))
                 sequential = [await one_turn(client, base, token(f"seq{i}@acme.example"))
                               for i in range(runs)]
-                report("sequential runs", sequential)
+                report("sequential runs", sequential, latency_ms)
 
                 results: list[tuple[float, float]] = []
 
@@ -168,7 +176,7 @@ async def bench(runs: int, concurrent: int) -> None:
                     for index in range(concurrent):
                         sessions.start_soon(session, index)
                 wall = time.perf_counter() - started
-                report(f"{concurrent} concurrent SSE sessions", results)
+                report(f"{concurrent} concurrent SSE sessions", results, latency_ms)
                 print(f"  all {concurrent} sessions done in {wall:.1f} s "
                       f"({concurrent / wall:.1f} runs/s, {2 * concurrent / wall:.1f} turns/s)")
             model_server.should_exit = True
@@ -182,11 +190,11 @@ async def bench(runs: int, concurrent: int) -> None:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DB)))
 
 
-def report(label: str, samples: list[tuple[float, float]]) -> None:
+def report(label: str, samples: list[tuple[float, float]], latency_ms: float) -> None:
     totals = [total for total, _ in samples]
-    overhead = [total - tool for total, tool in samples]
+    overhead = [total - tool - 2 * latency_ms for total, tool in samples]
     per_turn = [value / 2 for value in overhead]  # a tool-calling turn and an answer turn
-    print(f"{label} (n={len(samples)}):")
+    print(f"{label} (n={len(samples)}, model latency {latency_ms:g} ms per turn):")
     print(f"  whole run            p50 {statistics.median(totals):7.1f} ms   p95 {percentile(totals, .95):7.1f} ms")
     print(f"  host overhead / run  p50 {statistics.median(overhead):7.1f} ms   p95 {percentile(overhead, .95):7.1f} ms")
     print(f"  host overhead / turn p50 {statistics.median(per_turn):7.1f} ms   p95 {percentile(per_turn, .95):7.1f} ms")
@@ -196,8 +204,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=50, help="sequential runs (default 50)")
     parser.add_argument("--concurrent", type=int, default=200, help="concurrent sessions (default 200)")
+    parser.add_argument("--model-latency-ms", type=float, default=0.0,
+                        help="how long the model takes per turn (default 0)")
     args = parser.parse_args()
-    anyio.run(bench, args.runs, args.concurrent)
+    anyio.run(bench, args.runs, args.concurrent, args.model_latency_ms)
 
 
 if __name__ == "__main__":

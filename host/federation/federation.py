@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import anyio
+import jsonschema
 import mcp.types as mcp_types
 
 from host.federation.connection import ServerConnection, ServerEndpoint, ServerHealth
@@ -38,6 +40,11 @@ class FederatedTool:
     data_class: DataClass
     annotations: dict[str, Any]
     examples: tuple[dict[str, Any], ...] = field(default=())
+
+    @cached_property
+    def validator(self) -> jsonschema.Draft202012Validator:
+        """The input schema, compiled once: compiling costs far more than validating."""
+        return jsonschema.Draft202012Validator(self.input_schema)
 
     @classmethod
     def from_mcp(cls, server: str, tool: mcp_types.Tool) -> FederatedTool:

@@ -145,3 +145,36 @@ async def test_conversations_keep_history_and_fold_old_turns_into_a_summary(sett
                for m in last)
     assert last[-1] == {"role": "user", "content": "message number 3"}
     assert sum(1 for m in last if m["role"] in ("user", "assistant")) <= 5
+
+
+async def test_a_spent_cost_budget_ends_the_run(settings, tokens, policies):
+    async with running_host(settings, policies, max_cost=0.05, llm_price_per_1k_input=0.1,
+                            llm_price_per_1k_output=0.1) as host:
+        host.llm.default_reply = Reply(tool_calls=[("shop__quote", {"item": "bolt"})],
+                                       prompt_tokens=400, completion_tokens=100)
+        events = dict(await host.chat(olga(tokens), "Keep pricing bolts"))
+    assert len(host.llm.chat_requests) == 1  # 500 tokens at 0.1 per 1k = 0.05: spent
+    assert "cost limit of 0.05" in events["answer"]["text"]
+
+
+async def test_a_spent_wall_time_budget_ends_the_run(settings, tokens, policies):
+    async with running_host(settings, policies, max_wall_s=1.0) as host:
+        host.llm.default_reply = Reply(tool_calls=[("shop__quote", {"item": "bolt"})], delay_s=0.6)
+        events = dict(await host.chat(olga(tokens), "Keep pricing bolts"))
+    assert 1 <= len(host.llm.chat_requests) <= 3  # stopped by time, long before 12 tool calls
+    assert "time limit of 1 s" in events["answer"]["text"]
+
+
+async def test_the_tenants_daily_token_budget_holds_across_runs(settings, tokens, policies, database):
+    import psycopg
+
+    with psycopg.connect(database.admin_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO host_tenant_usage (tenant_id, day, tokens) VALUES "
+                     "('globex', current_date, 999999999) ON CONFLICT (tenant_id, day) "
+                     "DO UPDATE SET tokens = excluded.tokens")
+    gina = tokens("globex", "gina@globex.example", audience="tessera", roles=("viewer",))
+    async with running_host(settings, policies) as host:
+        host.llm.default_reply = Reply(content="never asked")
+        events = dict(await host.chat(gina, "hello"))
+    assert host.llm.chat_requests == []
+    assert "model tokens for today" in events["answer"]["text"]

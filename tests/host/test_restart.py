@@ -14,6 +14,7 @@ import sys
 
 import anyio
 import httpx
+import psycopg
 import pytest
 
 from tests.helpers import free_port, serving
@@ -52,7 +53,7 @@ async def wait_ready(base: str) -> None:
                 await anyio.sleep(0.2)
 
 
-async def test_a_run_whose_host_was_killed_is_finished_by_another_host(settings, tokens):
+async def test_a_run_whose_host_was_killed_is_finished_by_another_host(settings, tokens, database):
     token = tokens("acme", "olga@acme.example", audience="tessera", roles=("operator",))
     headers = {"Authorization": f"Bearer {token}"}
     llm = ScriptedLLM()
@@ -106,3 +107,9 @@ async def test_a_run_whose_host_was_killed_is_finished_by_another_host(settings,
     answer = next(e for e in run["events"] if e["kind"] == "answer")
     assert answer["payload"]["text"] == "I will remember that your plant is 1100."
     assert [e["payload"]["tool"] for e in run["events"] if e["kind"] == "tool_call"] == ["memory.remember"]
+    # each start of the sandboxed server is in the system tenant's audit log, with its confinement
+    with psycopg.connect(database.admin_url) as conn:
+        started = conn.execute(
+            "SELECT target, details->>'confinement' FROM audit_events "
+            "WHERE tenant_id = 'tessera-system' AND action = 'sandbox.started'").fetchall()
+    assert started.count(("memory", "bubblewrap")) >= 2
