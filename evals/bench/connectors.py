@@ -48,7 +48,7 @@ from mcp_servers.sap import definition as sap_definition
 from mcp_servers.sap.backends import connections_for as sap_connections
 from mcp_servers.sap.settings import SapSettings
 from mcp_servers.sap.simulator import build_app as build_sap
-from mcp_servers.sap.simulator.serving import in_background
+from mcp_servers.kit.connectors.simulator import in_background
 
 SAP_ROOT = "/sap/opu/odata/sap"
 SAP_READS = {

@@ -15,8 +15,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from mcp_servers.kit.connectors.simulator import in_background
 from mcp_servers.mes.simulator import API_ROOT, build_app
-from mcp_servers.mes.simulator.serving import in_background
 
 
 def connections_for(base_url: str, tenants: dict[str, str], folder: Path) -> dict[str, Any]:

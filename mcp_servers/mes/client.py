@@ -18,9 +18,9 @@ from urllib.parse import quote
 
 import httpx
 
+from mcp_servers.kit.connectors.http_errors import MalformedResponse, json_object
 from mcp_servers.kit.errors import ValidationFailed
 from mcp_servers.mes.connections import MesConnection
-from mcp_servers.mes.errors import MalformedResponse, MesStatusError
 
 Params = list[tuple[str, str]]
 
@@ -114,18 +114,7 @@ class MesClient:
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:
-    if response.status_code >= 400:
-        raise MesStatusError(response.status_code, _problem_detail(response),
-                             response.headers.get("retry-after"))
-    if "json" not in response.headers.get("content-type", ""):
-        raise MalformedResponse(f"content type {response.headers.get('content-type')!r}")
-    try:
-        body = response.json()
-    except ValueError:
-        raise MalformedResponse("the body is not JSON") from None
-    if not isinstance(body, dict):
-        raise MalformedResponse("the body is not a JSON object")
-    return body
+    return json_object(response, _problem_detail)
 
 
 def _problem_detail(response: httpx.Response) -> str | None:

@@ -1,4 +1,4 @@
-"""Where each tenant's MES system is and how to log on: the connections file.
+"""MES connections: a tenant's REST API root and site, read by the kit's `TenantConnections`.
 
 ```yaml
 tenants:
@@ -6,125 +6,32 @@ tenants:
     base_url: https://mes.acme.example/api/v1   # the REST API root
     site: "1000"
     auth: {kind: bearer, token_env: ACME_MES_TOKEN}
-    propagate_user: true            # send the end user's id in `user_header`
 ```
 
-Credentials are named, never written here: `password_env`/`token_env` name an
-environment variable, `password_file`/`token_file` a file (relative paths are
-taken from the connections file's folder); `client_cert` uses `cert_file` and
-`key_file`. Secrets are read when a tenant's client is first built and are held
-as `SecretStr`, so they never reach a log or an error.
+How credentials are named and read: `mcp_servers/kit/connectors/connections.py`.
+Without `TESSERA_MES_CONNECTIONS_FILE` the demo tenants reach the simulator.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import ssl
-from pathlib import Path
-from typing import Literal
+from pydantic import Field
 
-import httpx
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
-
-from mcp_servers.kit.errors import Forbidden
+from mcp_servers.kit.connectors.backend import Backend
+from mcp_servers.kit.connectors.connections import Auth, Connection, TenantConnections
 from mcp_servers.mes.settings import MesSettings
 
-
-class Auth(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    kind: Literal["basic", "bearer", "client_cert", "none"] = Field(
-        description="How to log on to the MES.")
-    username: str | None = Field(default=None, description="basic: the technical user.")
-    password_env: str | None = Field(default=None, description="basic: variable with the password.")
-    password_file: Path | None = Field(default=None, description="basic: file with the password.")
-    token_env: str | None = Field(default=None, description="bearer: variable with the token.")
-    token_file: Path | None = Field(default=None, description="bearer: file with the token.")
-    cert_file: Path | None = Field(default=None, description="client_cert: PEM certificate.")
-    key_file: Path | None = Field(default=None, description="client_cert: PEM private key.")
+MES = Backend(label="MES", name="the MES")
 
 
-class MesConnection(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    base_url: str = Field(pattern=r"^https?://", description="OData root, e.g. "
+class MesConnection(Connection):
+    base_url: str = Field(pattern=r"^https?://", description="The REST API root, e.g. "
                           "https://host/api/v1; sites are below it.")
     site: str = Field(pattern=r"^[A-Za-z0-9_-]{1,32}$", description="The MES site (plant).")
-    auth: Auth = Field(description="How to log on.")
-    propagate_user: bool = Field(default=False, description="Send the end user's id with each "
-                                 "request, for the MES audit trail.")
-    user_header: str = Field(default="X-Tessera-User", description="Header carrying the user.")
-    ca_file: Path | None = Field(default=None, description="CA bundle to verify the MES.s TLS "
-                                 "certificate; the system's when unset.")
-    timeout_s: float | None = Field(default=None, gt=0, le=300,
-                                    description="Request timeout; TESSERA_MES_TIMEOUT_S when unset.")
 
 
-class _File(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    tenants: dict[str, MesConnection] = Field(description="Connection per tenant.")
-
-
-class Connections:
-    """Each tenant's connection; a tenant without one may not use the MES."""
-
-    def __init__(self, by_tenant: dict[str, MesConnection], folder: Path,
-                 demo_secret: SecretStr | None = None) -> None:
-        self._by_tenant, self._folder, self._demo_secret = by_tenant, folder, demo_secret
-
-    @classmethod
-    def from_settings(cls, settings: MesSettings) -> Connections:
-        if settings.connections_file is None:
-            auth = Auth(kind="bearer")
-            return cls({tenant: MesConnection(base_url=settings.demo_url, site=client,
-                                              auth=auth, propagate_user=True)
-                        for tenant, client in settings.demo_sites.items()}, Path.cwd(),
-                       demo_secret=settings.demo_token)
-        path = settings.connections_file
-        raw = path.read_text()
-        parsed = json.loads(raw) if path.suffix == ".json" else yaml.safe_load(raw)
-        return cls(_File.model_validate(parsed).tenants, path.parent)
-
-    def for_tenant(self, tenant: str) -> MesConnection:
-        connection = self._by_tenant.get(tenant)
-        if connection is None:
-            raise Forbidden(f"Tenant {tenant!r} has no MES connection configured.",
-                            model_fix_hint="The MES is not available for this tenant; tell the user.")
-        return connection
-
-    def client_options(self, connection: MesConnection, default_timeout_s: float) -> dict:
-        """Keyword arguments for the egress client: base URL, auth, TLS, timeout."""
-        auth = connection.auth
-        options: dict = {"timeout": connection.timeout_s or default_timeout_s,
-                         "headers": {"Accept": "application/json"}}
-        context = ssl.create_default_context(
-            cafile=str(self._path(connection.ca_file)) if connection.ca_file else None)
-        if auth.kind == "basic":
-            options["auth"] = httpx.BasicAuth(auth.username or "", self._secret(
-                auth.password_env, auth.password_file))
-        elif auth.kind == "bearer":
-            token = self._secret(auth.token_env, auth.token_file)
-            options["headers"]["Authorization"] = f"Bearer {token}"
-        elif auth.kind == "client_cert":
-            if not (auth.cert_file and auth.key_file):
-                raise ValueError("client_cert auth needs cert_file and key_file")
-            context.load_cert_chain(self._path(auth.cert_file), self._path(auth.key_file))
-        options["verify"] = context
-        return options
-
-    def _secret(self, env: str | None, file: Path | None) -> str:
-        if env:
-            if env not in os.environ:
-                raise ValueError(f"the MES secret variable {env} is not set")
-            return os.environ[env]
-        if file:
-            return self._path(file).read_text().strip()
-        if self._demo_secret is not None:  # demo connections only; a file cannot reach this
-            return self._demo_secret.get_secret_value()
-        raise ValueError("the MES connection names no secret (password/token env or file)")
-
-    def _path(self, path: Path) -> Path:
-        return path if path.is_absolute() else self._folder / path
+def connections_from_settings(settings: MesSettings) -> TenantConnections[MesConnection]:
+    demo = {tenant: MesConnection(base_url=settings.demo_url, site=site,
+                                  auth=Auth(kind="bearer"), propagate_user=True)
+            for tenant, site in settings.demo_sites.items()}
+    return TenantConnections.load(MES, MesConnection, settings.connections_file, demo=demo,
+                                  demo_secret=settings.demo_token)

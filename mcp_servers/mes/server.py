@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
-
+from mcp_servers.kit.connectors.server import connector_server
 from mcp_servers.kit.server import ToolServer
 from mcp_servers.kit.settings import Settings
 from mcp_servers.mes import specs
@@ -23,17 +20,5 @@ INSTRUCTIONS = (
 
 def build(settings: Settings, mes_settings: MesSettings) -> ToolServer:
     clients = MesClients(mes_settings)
-    service = MesService(clients)
-
-    @asynccontextmanager
-    async def lifespan(_: Any) -> AsyncIterator[dict[str, Any]]:
-        try:
-            yield {}
-        finally:
-            await clients.aclose()
-
-    server = ToolServer("mes", settings, version=VERSION, instructions=INSTRUCTIONS,
-                        lifespan=lifespan)
-    for spec in specs.ALL:
-        server.add(spec, getattr(service, spec.name.split(".", 1)[1]))
-    return server
+    return connector_server("mes", settings, clients=clients, service=MesService(clients),
+                            specs=specs.ALL, version=VERSION, instructions=INSTRUCTIONS)

@@ -7,42 +7,26 @@ calls in `map_mes_errors`, and maps the MES's JSON to the wire models.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
 
+from mcp_servers.kit.connectors.connections import TenantClients
 from mcp_servers.kit.context import CallContext
-from mcp_servers.kit.egress import async_client
 from mcp_servers.mes import models as m
 from mcp_servers.mes.client import MesClient, Page, Params, segment
-from mcp_servers.mes.connections import Connections
+from mcp_servers.mes.connections import MesConnection, connections_from_settings
 from mcp_servers.mes.errors import MalformedResponse, map_mes_errors
 from mcp_servers.mes.settings import MesSettings
 
 
-class MesClients:
+class MesClients(TenantClients[MesConnection, MesClient]):
     """One `MesClient` per tenant, built on first use and closed with the server."""
 
     def __init__(self, settings: MesSettings) -> None:
+        super().__init__(connections_from_settings(settings), settings.timeout_s, MesClient)
         self.settings = settings
-        self.connections = Connections.from_settings(settings)
-        self._clients: dict[str, MesClient] = {}
-        self._lock = asyncio.Lock()
-
-    async def for_tenant(self, tenant: str) -> MesClient:
-        connection = self.connections.for_tenant(tenant)
-        async with self._lock:
-            if tenant not in self._clients:
-                options = self.connections.client_options(connection, self.settings.timeout_s)
-                self._clients[tenant] = MesClient(connection, async_client(**options))
-            return self._clients[tenant]
-
-    async def aclose(self) -> None:
-        clients, self._clients = list(self._clients.values()), {}
-        for client in clients:
-            await client.aclose()
 
 
 class MesService:

@@ -15,8 +15,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from mcp_servers.kit.connectors.simulator import in_background
 from mcp_servers.sap.simulator import DEMO_PASSWORD, DEMO_USER, SERVICE_ROOT, build_app
-from mcp_servers.sap.simulator.serving import in_background
 
 
 def connections_for(base_url: str, tenants: dict[str, str], password_file: Path) -> dict[str, Any]:

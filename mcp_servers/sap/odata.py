@@ -22,9 +22,9 @@ from typing import Any
 
 import httpx
 
+from mcp_servers.kit.connectors.http_errors import MalformedResponse, json_object
 from mcp_servers.kit.errors import ValidationFailed
 from mcp_servers.sap.connections import SapConnection
-from mcp_servers.sap.errors import MalformedResponse, ODataStatusError
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 Scalar = str | int | float | Decimal | bool | date
@@ -241,16 +241,8 @@ class SapClient:
 
 
 def _payload(response: httpx.Response) -> dict[str, Any]:
-    if response.status_code >= 400:
-        raise ODataStatusError(response.status_code, _error_message(response),
-                               response.headers.get("retry-after"))
-    if "json" not in response.headers.get("content-type", ""):
-        raise MalformedResponse(f"content type {response.headers.get('content-type')!r}")
-    try:
-        body = response.json()
-    except ValueError:
-        raise MalformedResponse("the body is not JSON") from None
-    if not isinstance(body, dict) or not isinstance(body.get("d"), dict):
+    body = json_object(response, _error_message)
+    if not isinstance(body.get("d"), dict):
         raise MalformedResponse("the body has no 'd' object")
     return body["d"]
 

@@ -7,17 +7,16 @@ calls in `map_odata_errors`, and maps SAP's entities to the wire models.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
+from mcp_servers.kit.connectors.connections import TenantClients
 from mcp_servers.kit.context import CallContext
-from mcp_servers.kit.egress import async_client
 from mcp_servers.kit.errors import NotFound
 from mcp_servers.sap import models as m
-from mcp_servers.sap.connections import Connections
+from mcp_servers.sap.connections import SapConnection, connections_from_settings
 from mcp_servers.sap.errors import MalformedResponse, map_odata_errors
 from mcp_servers.sap.odata import (
     Query,
@@ -51,27 +50,12 @@ Row = dict[str, Any]
 T = TypeVar("T")
 
 
-class SapClients:
+class SapClients(TenantClients[SapConnection, SapClient]):
     """One `SapClient` per tenant, built on first use and closed with the server."""
 
     def __init__(self, settings: SapSettings) -> None:
+        super().__init__(connections_from_settings(settings), settings.timeout_s, SapClient)
         self.settings = settings
-        self.connections = Connections.from_settings(settings)
-        self._clients: dict[str, SapClient] = {}
-        self._lock = asyncio.Lock()
-
-    async def for_tenant(self, tenant: str) -> SapClient:
-        connection = self.connections.for_tenant(tenant)
-        async with self._lock:
-            if tenant not in self._clients:
-                options = self.connections.client_options(connection, self.settings.timeout_s)
-                self._clients[tenant] = SapClient(connection, async_client(**options))
-            return self._clients[tenant]
-
-    async def aclose(self) -> None:
-        clients, self._clients = list(self._clients.values()), {}
-        for client in clients:
-            await client.aclose()
 
 
 class SapService:

@@ -35,7 +35,7 @@ def host_config(settings):
     """Everything the host needs, from settings and the installed servers."""
     from host.app import HostConfig
     from host.discovery.settings import DiscoverySettings
-    from host.egress_audit import EgressAuditLog
+    from host.sandbox_audit import SandboxAuditLog
     from host.federation.endpoints import remote, sandboxed
     from host.settings import HostSettings
     from mcp_servers.kit.definition import registered_servers
@@ -50,7 +50,7 @@ def host_config(settings):
     unknown = sorted(set(names) - set(installed) - set(host_settings.remote_servers))
     if unknown:
         raise runtime.SetupError(f"TESSERA_HOST_SERVERS names servers that are not installed: {unknown}")
-    egress_audit = EgressAuditLog()
+    sandbox_audit = SandboxAuditLog()
     endpoints = [remote(name, url) for name, url in host_settings.remote_servers.items()]
     for name in names:
         if name in host_settings.remote_servers:
@@ -60,12 +60,15 @@ def host_config(settings):
         profile = server_policy.sandbox if server_policy else SandboxProfile()
 
         def launch(name=name, profile=profile, definition=definition):
-            return launch_server(name, profile, settings, server_settings=definition.server_settings(),
-                                 audit=egress_audit, stderr=sys.stderr)
+            process = launch_server(name, profile, settings,
+                                    server_settings=definition.server_settings(),
+                                    audit=sandbox_audit, stderr=sys.stderr)
+            sandbox_audit.started(process.report)
+            return process
 
         endpoints.append(sandboxed(name, launch))
     return HostConfig(settings=settings, host_settings=host_settings, endpoints=endpoints,
-                      policies=policies, discovery=DiscoverySettings(), egress_audit=egress_audit)
+                      policies=policies, discovery=DiscoverySettings(), sandbox_audit=sandbox_audit)
 
 
 async def serve_host(settings, port: int | None = None, ready=None) -> None:

@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _simulate(args: argparse.Namespace) -> int:
     from mcp_servers.mes import simulator as mes
     from mcp_servers.sap import simulator as sap
-    from mcp_servers.sap.simulator.serving import in_foreground
+    from mcp_servers.kit.connectors.simulator import in_foreground
 
     if args.system == "all" and args.port is not None:
         raise ValueError("--port needs one system (sap or mes), not all")

@@ -2,47 +2,34 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fastmcp import Client
-from mcp_types import CallToolResult
 
-from mcp_servers.kit.context import CONTEXT_META_KEY
 from mcp_servers.mes import definition
 from mcp_servers.mes.backends import connections_for
 from mcp_servers.mes.settings import MesSettings
 from mcp_servers.mes.simulator import build_app
+from tests import connectors_support as support
+from tests.connectors_support import Connected
 from tests.helpers import serving
 
 TENANTS = {"acme": "1000", "globex": "2000"}
+USER = "lea@acme.example"
+Mes = Connected
 
 
 def write_connections(folder: Path, url: str, **overrides: Any) -> Path:
-    document = connections_for(url, TENANTS, folder)
-    for entry in document["tenants"].values():
-        entry.update(overrides)
-    path = folder / "connections.json"
-    path.write_text(json.dumps(document))
-    return path
+    return support.write_connections(folder, connections_for(url, TENANTS, folder), **overrides)
 
 
-class Mes:
-    def __init__(self, client: Client, tokens: Any, simulator: Any) -> None:
-        self.client, self.tokens, self.simulator = client, tokens, simulator
-
-    async def call(self, tool: str, arguments: dict[str, Any], *, tenant: str = "acme",
-                   user: str = "lea@acme.example") -> CallToolResult:
-        meta = {CONTEXT_META_KEY: self.tokens(tenant=tenant, user=user, audience="mes")}
-        return await self.client.call_tool_mcp(f"mes.{tool}", arguments, meta=meta)
-
-    async def ok(self, tool: str, arguments: dict[str, Any], **identity: Any) -> dict[str, Any]:
-        result = await self.call(tool, arguments, **identity)
-        assert not result.is_error, result.structured_content
-        return result.structured_content
+async def connect(settings, tokens, simulator, connections: Path) -> AsyncIterator[Mes]:
+    async for connected in support.connect(
+            definition, MesSettings(_env_file=None, connections_file=connections), settings,
+            tokens, simulator, user=USER):
+        yield connected
 
 
 @pytest.fixture
@@ -57,15 +44,9 @@ async def mes_url(mes_app, anyio_backend) -> AsyncIterator[str]:
         yield url
 
 
-async def connect(settings, tokens, simulator, connections: Path) -> AsyncIterator[Mes]:
-    server = definition.create(settings, MesSettings(_env_file=None,
-                                                     connections_file=connections))
-    async with Client(server.mcp) as client:
-        yield Mes(client, tokens, simulator)
-
-
 @pytest.fixture
 async def mes(settings, tokens, mes_app, mes_url, tmp_path) -> AsyncIterator[Mes]:
     async for connected in connect(settings, tokens, mes_app.state.simulator,
                                    write_connections(tmp_path, mes_url)):
         yield connected
+

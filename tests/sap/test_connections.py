@@ -17,7 +17,7 @@ from pydantic import SecretStr
 
 from mcp_servers.kit.errors import Forbidden
 from mcp_servers.sap import definition
-from mcp_servers.sap.connections import Connections
+from mcp_servers.sap.connections import connections_from_settings
 from mcp_servers.sap.settings import SapSettings
 from mcp_servers.sap.simulator import build_app
 from tests.helpers import serving
@@ -78,14 +78,14 @@ def test_a_client_certificate_is_loaded_into_the_tls_context(tmp_path):
     path.write_text(yaml.safe_dump({"tenants": {"acme": {
         "base_url": "https://sap.acme.example/sap/opu/odata/sap", "sap_client": "100",
         "auth": {"kind": "client_cert", "cert_file": "c.pem", "key_file": "c.key"}}}}))
-    connections = Connections.from_settings(SapSettings(_env_file=None, connections_file=path))
+    connections = connections_from_settings(SapSettings(_env_file=None, connections_file=path))
     options = connections.client_options(connections.for_tenant("acme"), 5.0)
     assert isinstance(options["verify"], ssl.SSLContext) and "auth" not in options
     httpx.AsyncClient(**options)  # httpx accepts it as is
 
 
 def test_the_demo_gives_each_listed_tenant_its_own_client():
-    connections = Connections.from_settings(SapSettings(
+    connections = connections_from_settings(SapSettings(
         _env_file=None, demo_clients={"acme": "100", "globex": "200"},
         demo_password=SecretStr("pw")))
     assert connections.for_tenant("acme").sap_client == "100"
@@ -101,13 +101,13 @@ def test_a_connections_file_cannot_hold_unknown_keys(tmp_path):
     path.write_text('{"tenants": {"acme": {"base_url": "http://x", "sap_client": "100", '
                     '"auth": {"kind": "basic", "password": "inline"}}}}')
     with pytest.raises(ValueError, match="password"):
-        Connections.from_settings(SapSettings(_env_file=None, connections_file=path))
+        connections_from_settings(SapSettings(_env_file=None, connections_file=path))
 
 
 async def test_the_demo_settings_reach_the_simulator(settings, tokens, sap_app, sap_url):
     demo = SapSettings(_env_file=None, demo_url=f"{sap_url}/sap/opu/odata/sap")
     async with Client(definition.create(settings, demo).mcp) as client:
-        sap = Sap(client, tokens, sap_app.state.simulator)
+        sap = Sap("sap", client, tokens, sap_app.state.simulator, "ann@acme.example")
         created = await sap.ok("create_purchase_order", {
             "idempotency_key": "demo-flow-0001", "supplier": "100001",
             "items": [{"material": "RM-10005", "quantity": 12, "plant": "1000"}]},

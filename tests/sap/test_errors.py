@@ -1,78 +1,34 @@
-"""map_odata_errors: every upstream failure class, injected for real, becomes the taxonomy.
+"""map_odata_errors: every way SAP can fail becomes the taxonomy, injected for real.
 
-Faults are injected into the served simulator (status, Retry-After, hangs,
-malformed bodies); connection refused is a real closed port. The completeness
-tests raise every httpx exception class and every HTTP error status through
-the mapping and fail if one escapes unmapped.
+The shared checks (`tests/connectors_support.py`) raise every httpx exception
+and every status through the mapping and inject each fault into the served
+simulator. SAP's own cases follow: 428 is a conflict, a wrong password never
+shows, and a `__next` link out of the service is refused.
 """
 
 from __future__ import annotations
 
 import logging
 
-import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from mcp_servers.kit.errors import PolicyDenied, TesseraError
+from mcp_servers.kit.connectors.simulator import Fault, FaultKind
 from mcp_servers.sap.errors import MalformedResponse, ODataStatusError, map_odata_errors
-from mcp_servers.sap.simulator.faults import Fault, FaultKind
-from tests.helpers import free_port, serving
+from tests.connectors_support import InjectedFaults, MappingIsComplete
+from tests.helpers import serving
 from tests.sap.conftest import connect, write_connections
 
 pytestmark = pytest.mark.anyio
 READ = ("list_materials", {"limit": 3})
 
 
-@pytest.mark.parametrize(("status", "category"), [
-    (400, "validation"), (401, "auth"), (403, "forbidden"), (404, "not_found"),
-    (409, "conflict"), (412, "conflict"), (422, "validation"), (429, "rate_limited"),
-    (500, "upstream_unavailable"), (502, "upstream_unavailable"),
-    (503, "upstream_unavailable"), (504, "upstream_timeout"), (418, "internal"),
-])
-async def test_each_status_sap_can_answer_is_mapped(sap, status, category):
-    sap.simulator.faults.add(Fault(FaultKind.STATUS, status=status))
-    result = await sap.call(*READ)
-    payload = result.structured_content
-    assert result.is_error and payload["error_category"] == category
-    assert "Injected" not in payload["human_message"] or status < 500
-
-
-async def test_429_carries_retry_after(sap):
-    sap.simulator.faults.add(Fault(FaultKind.STATUS, status=429, retry_after="7"))
-    payload = (await sap.call(*READ)).structured_content
-    assert payload["error_category"] == "rate_limited"
-    assert payload["retry_after_s"] == 7 and payload["retryable"] is True
-
-
-@pytest.mark.parametrize("kind", [FaultKind.MALFORMED, FaultKind.HTML])
-async def test_a_body_that_is_not_odata_is_upstream_unavailable(sap, kind):
-    sap.simulator.faults.add(Fault(kind))
-    payload = (await sap.call(*READ)).structured_content
-    assert payload["error_category"] == "upstream_unavailable"
-
-
-async def test_latency_below_the_timeout_is_only_slower(sap):
-    sap.simulator.faults.add(Fault(FaultKind.LATENCY, delay_s=0.2))
-    assert (await sap.ok(*READ))["materials"]
-
-
-async def test_a_hanging_sap_is_upstream_timeout(settings, tokens, sap_app, sap_url, tmp_path):
-    sap_app.state.simulator.faults.add(Fault(FaultKind.TIMEOUT, delay_s=10))
-    path = write_connections(tmp_path, sap_url, timeout_s=0.5)
-    async for sap in connect(settings, tokens, sap_app.state.simulator, path):
-        payload = (await sap.call(*READ)).structured_content
-    assert payload["error_category"] == "upstream_timeout" and payload["retryable"]
-
-
-async def test_connection_refused_is_upstream_unavailable(settings, tokens, sap_app, tmp_path):
-    path = write_connections(tmp_path, f"http://127.0.0.1:{free_port()}")
-    async for sap in connect(settings, tokens, sap_app.state.simulator, path):
-        payload = (await sap.call(*READ)).structured_content
-    assert payload["error_category"] == "upstream_unavailable" and payload["retryable"]
+async def test_428_is_a_conflict_in_sap(sap):
+    sap.simulator.faults.add(Fault(FaultKind.STATUS, status=428))
+    assert (await sap.call(*READ)).structured_content["error_category"] == "conflict"
 
 
 async def test_wrong_credentials_are_auth_and_the_secret_is_never_shown(
@@ -83,52 +39,6 @@ async def test_wrong_credentials_are_auth_and_the_secret_is_never_shown(
         result = await sap.call(*READ)
     assert result.structured_content["error_category"] == "auth"
     assert "s3cret-Wrong-pw" not in str(result.content) + caplog.text
-
-
-async def test_every_injected_fault_leaves_the_connector_usable(sap):
-    for fault in (Fault(FaultKind.STATUS, status=503), Fault(FaultKind.MALFORMED)):
-        sap.simulator.faults.add(fault)
-        assert (await sap.call(*READ)).is_error
-    assert (await sap.ok(*READ))["materials"]
-
-
-# --- completeness --------------------------------------------------------------------------
-
-def _all_subclasses(cls: type) -> list[type]:
-    found = []
-    for sub in cls.__subclasses__():
-        found.extend([sub, *_all_subclasses(sub)])
-    return found
-
-
-def _instance(cls: type[Exception]) -> Exception:
-    request = httpx.Request("GET", "http://sap.invalid/")
-    if issubclass(cls, httpx.HTTPStatusError):
-        return cls("boom", request=request, response=httpx.Response(500, request=request))
-    if issubclass(cls, httpx.RequestError):
-        return cls("boom", request=request)
-    return cls("boom")
-
-
-@pytest.mark.parametrize("exc_type", _all_subclasses(httpx.HTTPError), ids=lambda c: c.__name__)
-def test_no_httpx_exception_escapes_unmapped(exc_type):
-    with pytest.raises(TesseraError), map_odata_errors():
-        raise _instance(exc_type)
-
-
-@pytest.mark.parametrize("status", range(400, 600))
-def test_no_error_status_escapes_unmapped(status):
-    with pytest.raises(TesseraError), map_odata_errors():
-        raise ODataStatusError(status, "message", None)
-
-
-def test_malformed_and_taxonomy_errors():
-    with pytest.raises(TesseraError), map_odata_errors():
-        raise MalformedResponse("bad")
-    error = TesseraError.__subclasses__()[0]("kept")
-    with pytest.raises(type(error)) as raised, map_odata_errors():
-        raise error
-    assert raised.value is error
 
 
 async def test_a_next_link_out_of_the_service_is_never_followed(settings, tokens, tmp_path):
@@ -148,6 +58,13 @@ async def test_a_next_link_out_of_the_service_is_never_followed(settings, tokens
     assert hits == ["/sap/opu/odata/sap/API_PRODUCT_SRV/A_Product"]
 
 
-def test_an_egress_refusal_is_policy_denied():
-    with pytest.raises(PolicyDenied), map_odata_errors():
-        raise httpx.ProxyError("egress to sap.example:443 refused by policy")
+class TestMappingIsComplete(MappingIsComplete):
+    errors = staticmethod(map_odata_errors)
+    status_error = ODataStatusError
+    malformed = MalformedResponse
+
+
+class TestInjectedFaults(InjectedFaults):
+    fixture, read, rows = "sap", READ, "materials"
+    write_connections = staticmethod(write_connections)
+    connect = staticmethod(connect)

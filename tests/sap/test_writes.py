@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from mcp_servers.sap.simulator.faults import Fault, FaultKind
+from mcp_servers.kit.connectors.simulator import Fault, FaultKind
 
 pytestmark = pytest.mark.anyio
 

@@ -17,9 +17,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from mcp_servers.kit.connectors.simulator import FaultInjection, fault_routes
 from mcp_servers.mes.simulator import app as api
 from mcp_servers.mes.simulator.app import API_ROOT, MesSimulator, problem_response
-from mcp_servers.mes.simulator.faults import FaultInjection, fault_from_request
 
 DEFAULT_PORT = 8792
 DEMO_TOKEN = "demo-token"
@@ -47,14 +47,6 @@ def build_app(
             return await simulator.handle(request, action)
         return Route(f"{API_ROOT}/sites/{{site}}{path}", endpoint, methods=[method])
 
-    async def add_fault(request: Request) -> Response:
-        simulator.faults.add(await fault_from_request(request))
-        return JSONResponse({"status": "added"}, status_code=201)
-
-    async def clear_faults(request: Request) -> Response:
-        simulator.faults.clear()
-        return Response(status_code=204)
-
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok", "system": "mes-simulator",
                              "sites": list(simulator.sites)})
@@ -69,14 +61,14 @@ def build_app(
         route("/downtime-events/{event}/reason", api.record_reason, "POST"),
         route("/quality/inspections", api.list_inspections),
         route("/quality/defect-rates", api.defect_rates),
-        Route("/_sim/faults", add_fault, methods=["POST"]),
-        Route("/_sim/faults", clear_faults, methods=["DELETE"]),
+        *fault_routes(simulator.faults),
         Route("/_sim/healthz", health, methods=["GET"]),
     ])
     app.state.simulator = simulator
     app.add_middleware(FaultInjection, plan=simulator.faults,
                        error_body=lambda status, message, headers: problem_response(
-                           status, message, headers))
+                           status, message, headers),
+                       malformed_body='{"items": [{"order": "10')
     return app
 
 

@@ -29,8 +29,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from mcp_servers.kit.connectors.simulator import FaultPlan
 from mcp_servers.mes.simulator.dataset import REASON_CODES, SiteData, build_site
-from mcp_servers.mes.simulator.faults import FaultPlan
 
 API_ROOT = "/api/v1"
 USER_HEADER = "x-tessera-user"

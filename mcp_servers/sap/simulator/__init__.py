@@ -18,8 +18,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from mcp_servers.kit.connectors.simulator import FaultInjection, fault_routes
 from mcp_servers.sap.simulator.app import SERVICE_ROOT, SapSimulator
-from mcp_servers.sap.simulator.faults import FaultInjection, fault_from_request
 from mcp_servers.sap.simulator.odata import error_response
 
 DEFAULT_PORT = 8791
@@ -48,14 +48,6 @@ def build_app(
     async def odata(request: Request) -> Response:
         return await simulator.handle(request)
 
-    async def add_fault(request: Request) -> Response:
-        simulator.faults.add(await fault_from_request(request))
-        return JSONResponse({"status": "added"}, status_code=201)
-
-    async def clear_faults(request: Request) -> Response:
-        simulator.faults.clear()
-        return Response(status_code=204)
-
     async def expire_csrf(request: Request) -> Response:
         simulator.expire_csrf_tokens()
         return Response(status_code=204)
@@ -68,15 +60,16 @@ def build_app(
     app = Starlette(routes=[
         Route(f"{SERVICE_ROOT}/{{service}}/{{path:path}}", odata, methods=methods),
         Route(f"{SERVICE_ROOT}/{{service}}", odata, methods=methods),
-        Route("/_sim/faults", add_fault, methods=["POST"]),
-        Route("/_sim/faults", clear_faults, methods=["DELETE"]),
+        *fault_routes(simulator.faults),
         Route("/_sim/csrf/expire", expire_csrf, methods=["POST"]),
         Route("/_sim/healthz", health, methods=["GET"]),
     ])
     app.state.simulator = simulator
     app.add_middleware(FaultInjection, plan=simulator.faults,
                        error_body=lambda status, message, headers: error_response(
-                           status, message, headers=headers))
+                           status, message, headers=headers),
+                       malformed_body='{"d": {"results": [{"Purchase',
+                       logon_page="<html><body><h1>Logon</h1></body></html>")
     return app
 
 

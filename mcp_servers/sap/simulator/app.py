@@ -24,9 +24,9 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from mcp_servers.kit.connectors.simulator import FaultPlan
 from mcp_servers.sap.simulator import writes
 from mcp_servers.sap.simulator.dataset import ClientData, build_client, build_master
-from mcp_servers.sap.simulator.faults import FaultPlan
 from mcp_servers.sap.simulator.odata import (
     ODataError,
     apply_orderby,
@@ -34,7 +34,13 @@ from mcp_servers.sap.simulator.odata import (
     select_fields,
     to_json_value,
 )
-from mcp_servers.sap.simulator.services import ENTITY_SETS, SERVICES, EntitySet, Row, etag_of
+from mcp_servers.sap.simulator.services import (
+    ENTITY_SETS,
+    SERVICES,
+    EntitySet,
+    Row,
+    etag_of,
+)
 
 SERVICE_ROOT = "/sap/opu/odata/sap"
 USER_HEADER = "x-tessera-user"
