@@ -68,12 +68,14 @@ def bwrap_argv(plan: SandboxPlan, data_fds: Sequence[int], limits: Limits,
     argv = [bwrap, *CONFINING_FLAGS, "--hostname", plan.hostname]
     if seccomp_fd is not None:
         argv += ["--seccomp", str(seccomp_fd)]
+    # The private /tmp comes first: binds of paths under /tmp (an installation or a
+    # socket directory there) are then made inside it instead of being hidden by it.
+    argv += ["--proc", "/proc", "--dev", "/dev",
+             "--size", str(plan.tmp_size_bytes), "--tmpfs", "/tmp"]
     for source, dest in plan.ro_binds:
         argv += ["--ro-bind", source, dest]
     for target, link in plan.symlinks:
         argv += ["--symlink", target, link]
-    argv += ["--proc", "/proc", "--dev", "/dev",
-             "--size", str(plan.tmp_size_bytes), "--tmpfs", "/tmp"]
     for directory in plan.directories:
         argv += ["--dir", directory]
     for fd, (_, dest) in zip(data_fds, plan.data_files, strict=True):

@@ -31,6 +31,8 @@ def test_the_command_line_confines_and_binds_no_root():
     assert "/" not in sources
     assert argv[argv.index("--remount-ro") + 1] == "/"
     assert argv[argv.index("--tmpfs") - 1] == str(64 << 20)  # --size before --tmpfs
+    # the private /tmp is mounted before any bind, so an installation under /tmp stays visible
+    assert argv.index("--tmpfs") < argv.index("--ro-bind") < argv.index("--bind")
     assert argv[argv.index("--ro-bind-data") + 1:][:2] == ["7", "/etc/passwd"]
     tail = argv[argv.index("--") + 1:]
     assert tail[0].endswith("prlimit") and tail[-3:] == ["python", "-m", "x"]
