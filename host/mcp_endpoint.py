@@ -33,6 +33,7 @@ from host.toolcalls import ToolCallRequest
 from mcp_servers.kit.context import CallContext
 from mcp_servers.kit.errors import (
     ApprovalRequired,
+    InternalError,
     NotFound,
     PolicyDenied,
     TesseraError,
@@ -45,10 +46,11 @@ from policies.request import DecisionRequest, Outcome
 
 
 class _Listed(Tool):
-    """A federated tool as this endpoint lists it; calls never reach `run`."""
+    """A federated tool as this endpoint lists it; `FederatedTools` answers its calls."""
 
     async def run(self, arguments: dict[str, Any]) -> ToolResult:
-        raise NotImplementedError  # the middleware answers every call
+        # Only reachable if the middleware were removed: fail closed, as a tool error.
+        return _error(InternalError("federated-tool-without-middleware"))
 
 
 class FederatedTools(Middleware):
