@@ -28,24 +28,20 @@ import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
-from pathlib import Path
 
 import anyio
 import httpx
-import psycopg
 import uvicorn
-from psycopg import sql
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
-from mcp_servers.kit.context import CallContext, ContextSigner, generate_key_pair, load_signing_key
-from mcp_servers.kit.store.migrate import migrate
-from tessera import runtime
+from evals.bench.scratch import scratch_database
+from mcp_servers.kit.context import CallContext, ContextSigner, load_signing_key
+from mcp_servers.kit.settings import Settings
 
 BENCH_DB = "tessera_bench_host"
 
@@ -119,30 +115,22 @@ async def one_turn(client: httpx.AsyncClient, base: str, token: str) -> tuple[fl
     return (time.perf_counter() - started) * 1000, tool_ms
 
 
-async def bench(runs: int, concurrent: int, latency_ms: float) -> None:
-    base_settings = runtime.with_database(runtime.load_settings())
-    admin_base = base_settings.database_admin_url.get_secret_value()
-    with psycopg.connect(admin_base, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DB)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DB)))
-    admin = runtime.with_dbname(admin_base, BENCH_DB)
-    app_url = runtime.with_dbname(base_settings.database_url.get_secret_value(), BENCH_DB)
-    migrate(admin, runtime.migration_sets())
-    keys = Path(tempfile.mkdtemp(prefix="tessera-bench-keys-"))
-    generate_key_pair(keys)
-    signer = ContextSigner(load_signing_key(keys / "context-signing-key.pem"), issuer="tessera-host",
+async def bench(settings: Settings, runs: int, concurrent: int, latency_ms: float) -> None:
+    signer = ContextSigner(load_signing_key(settings.signing_key_path), issuer="tessera-host",
                            ttl_s=3600)
     model_port, host_port = free_port(), free_port()
     model_server = uvicorn.Server(uvicorn.Config(model_app(latency_ms / 1000), host="127.0.0.1",
                                                  port=model_port, log_level="warning"))
-    env = {**os.environ, "TESSERA_DATABASE_URL": app_url, "TESSERA_DATABASE_ADMIN_URL": admin,
+    env = {**os.environ, "TESSERA_DATABASE_URL": settings.require_database_url(),
+           "TESSERA_DATABASE_ADMIN_URL": settings.database_admin_url.get_secret_value(),
            "TESSERA_DATABASE_POOL_MAX": "20",
-           "TESSERA_CONTEXT_SIGNING_KEY_FILE": str(keys / "context-signing-key.pem"),
-           "TESSERA_CONTEXT_VERIFICATION_KEYS_FILE": str(keys / "context-verification.jwks.json"),
+           "TESSERA_CONTEXT_SIGNING_KEY_FILE": str(settings.signing_key_path),
+           "TESSERA_CONTEXT_VERIFICATION_KEYS_FILE": str(settings.verification_keys_path),
            "TESSERA_HOST_LLM_API_BASE": f"http://127.0.0.1:{model_port}/v1",
            "TESSERA_HOST_LLM_MODEL": "openai/bench", "TESSERA_HOST_SERVERS": '["memory"]',
            "TESSERA_LOG_LEVEL": "WARNING"}
-    host = subprocess.Popen([*os.environ.get("BENCH_HOST_PREFIX", "").split(), sys.executable, "-m", "tessera", "host", "--port", str(host_port)],
+    prefix = os.environ.get("BENCH_HOST_PREFIX", "").split()  # e.g. a profiler
+    host = subprocess.Popen([*prefix, sys.executable, "-m", "tessera", "host", "--port", str(host_port)],
                             env=env, start_new_session=True)
     base = f"http://127.0.0.1:{host_port}"
 
@@ -186,8 +174,6 @@ async def bench(runs: int, concurrent: int, latency_ms: float) -> None:
             host.wait(20)
         except subprocess.TimeoutExpired:
             os.killpg(host.pid, signal.SIGKILL)
-        with psycopg.connect(admin_base, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DB)))
 
 
 def report(label: str, samples: list[tuple[float, float]], latency_ms: float) -> None:
@@ -207,7 +193,8 @@ def main() -> None:
     parser.add_argument("--model-latency-ms", type=float, default=0.0,
                         help="how long the model takes per turn (default 0)")
     args = parser.parse_args()
-    anyio.run(bench, args.runs, args.concurrent, args.model_latency_ms)
+    with scratch_database(BENCH_DB) as settings:
+        anyio.run(bench, settings, args.runs, args.concurrent, args.model_latency_ms)
 
 
 if __name__ == "__main__":

@@ -35,18 +35,15 @@ import anyio
 import numpy as np
 import psycopg
 from fastmcp import Client
-from psycopg import sql
-from pydantic import SecretStr
 
+from evals.bench.scratch import scratch_database
 from mcp_servers.kb import definition
 from mcp_servers.kb import models as m
 from mcp_servers.kb.server import build_service
 from mcp_servers.kb.settings import KbSettings
-from mcp_servers.kit.context import CONTEXT_META_KEY, CallContext, ContextSigner, generate_key_pair
+from mcp_servers.kit.context import CONTEXT_META_KEY, CallContext, ContextSigner
 from mcp_servers.kit.embeddings.local import local_embedder
 from mcp_servers.kit.spec import DataClass
-from mcp_servers.kit.store.migrate import migrate
-from tessera import runtime
 
 BENCH_DB = "tessera_bench_kb"
 TENANT = "bench"
@@ -197,22 +194,8 @@ def main() -> None:
     parser.add_argument("--ingest-documents", type=int, default=300)
     args = parser.parse_args()
 
-    base = runtime.with_database(runtime.load_settings())
-    admin_base = base.database_admin_url.get_secret_value()
-    with psycopg.connect(admin_base, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DB)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DB)))
-    admin_url = runtime.with_dbname(admin_base, BENCH_DB)
-    keys = base.data_dir / "bench-keys" / uuid.uuid4().hex
-    generate_key_pair(keys)
-    settings = base.model_copy(update={
-        "database_url": SecretStr(runtime.with_dbname(base.require_database_url(), BENCH_DB)),
-        "database_admin_url": SecretStr(admin_url),
-        "context_signing_key_file": keys / "context-signing-key.pem",
-        "context_verification_keys_file": keys / "context-verification.jwks.json",
-    })
-    try:
-        migrate(admin_url, runtime.migration_sets())
+    with scratch_database(BENCH_DB) as settings:
+        admin_url = settings.database_admin_url.get_secret_value()
         chunks, seconds = anyio.run(ingestion_throughput, settings, args.ingest_documents)
         print(f"ingestion: {args.ingest_documents} documents, {chunks} chunks in {seconds:.1f} s = "
               f"{chunks / seconds:.0f} chunks/s ({settings.embedding_model})", flush=True)
@@ -228,10 +211,6 @@ def main() -> None:
             median, p95 = anyio.run(time_service, settings, args.queries)
             print(f"{size:>7,} chunks, hybrid, server only (no MCP): median {median:6.1f} ms  "
                   f"p95 {p95:6.1f} ms", flush=True)
-    finally:
-        with psycopg.connect(admin_base, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(BENCH_DB)))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ import argparse
 import random
 import statistics
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -29,20 +28,12 @@ import anyio
 import numpy as np
 import psycopg
 from fastmcp import Client
-from psycopg import sql
-from pydantic import SecretStr
 
-from mcp_servers.kit.context import (
-    CONTEXT_META_KEY,
-    CallContext,
-    ContextSigner,
-    generate_key_pair,
-)
+from evals.bench.scratch import scratch_database
+from mcp_servers.kit.context import CONTEXT_META_KEY, CallContext, ContextSigner
 from mcp_servers.kit.embeddings.local import local_embedder
-from mcp_servers.kit.store.migrate import migrate
 from mcp_servers.memory import definition
 from mcp_servers.memory.settings import MemorySettings
-from tessera import runtime
 
 BENCH_DB = "tessera_bench_memory"
 TENANT = "bench"
@@ -135,22 +126,8 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     args = parser.parse_args()
 
-    base = runtime.with_database(runtime.load_settings())
-    admin_base = base.database_admin_url.get_secret_value()
-    with psycopg.connect(admin_base, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DB)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DB)))
-    admin_url = runtime.with_dbname(admin_base, BENCH_DB)
-    keys = base.data_dir / "bench-keys" / uuid.uuid4().hex
-    generate_key_pair(keys)
-    settings = base.model_copy(update={
-        "database_url": SecretStr(runtime.with_dbname(base.require_database_url(), BENCH_DB)),
-        "database_admin_url": SecretStr(admin_url),
-        "context_signing_key_file": keys / "context-signing-key.pem",
-        "context_verification_keys_file": keys / "context-verification.jwks.json",
-    })
-    try:
-        migrate(admin_url, runtime.migration_sets())
+    with scratch_database(BENCH_DB) as settings:
+        admin_url = settings.database_admin_url.get_secret_value()
         results = []
         for size in args.sizes:
             for users, label in ((1, "one user"), (100, "100 users")):
@@ -164,10 +141,6 @@ def main() -> None:
                       f"p95 {figures.p95_ms:6.1f} ms  ({figures.queries} recalls; "
                       f"seeding took {seeded:.0f} s)", flush=True)
                 results.append(figures)
-    finally:
-        with psycopg.connect(admin_base, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(BENCH_DB)))
 
 
 def _vector_text(vector: np.ndarray) -> str:

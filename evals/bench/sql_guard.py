@@ -20,29 +20,24 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import tempfile
 import time
 from pathlib import Path
 
 import anyio
 import psycopg
 from fastmcp import Client
-from psycopg import sql
-from pydantic import SecretStr
 
-from mcp_servers.kit.context import CONTEXT_META_KEY, CallContext, ContextSigner, generate_key_pair
-from mcp_servers.kit.context import load_signing_key
+from evals.bench.scratch import scratch_database
+from mcp_servers.kit.context import CONTEXT_META_KEY, CallContext, ContextSigner, load_signing_key
 from mcp_servers.kit.errors import TesseraError
 from mcp_servers.kit.settings import Settings
 from mcp_servers.kit.store import Store
-from mcp_servers.kit.store.migrate import core_migrations, migrate
 from mcp_servers.sql import definition
 from mcp_servers.sql.allowlist import DEFAULT_FILE, AllowList
 from mcp_servers.sql.guard import Guard
 from mcp_servers.sql.models import QueryInput
 from mcp_servers.sql.service import SqlService
 from mcp_servers.sql.settings import SqlSettings
-from tessera import runtime
 
 BENCH_DB = "tessera_bench_sql"
 REPO = Path(__file__).resolve().parents[2]
@@ -129,29 +124,14 @@ def bench_guard(rounds: int) -> None:
 
 
 async def bench_end_to_end(calls: int) -> None:
-    base = runtime.with_database(Settings(_env_file=None, data_dir=REPO / ".tessera"))
-    admin_base = base.database_admin_url.get_secret_value()
-    with psycopg.connect(admin_base, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DB)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DB)))
-    try:
-        admin_url = runtime.with_dbname(admin_base, BENCH_DB)
-        app_url = runtime.with_dbname(base.database_url.get_secret_value(), BENCH_DB)
-        migrate(admin_url, [core_migrations(), definition.migration_set()])
-        with tempfile.TemporaryDirectory() as keys:
-            generate_key_pair(Path(keys))
-            settings = Settings(_env_file=None, data_dir=Path(keys), database_url=SecretStr(app_url),
-                                context_signing_key_file=Path(keys) / "context-signing-key.pem",
-                                context_verification_keys_file=Path(keys) / "context-verification.jwks.json")
-            signer = ContextSigner(load_signing_key(settings.signing_key_path),
-                                   issuer=settings.context_issuer, ttl_s=600)
-            token = signer.sign(CallContext(tenant="acme", user="bench"), audience="sql")
-            tool_ms = await _time_tool_calls(settings, token, calls)
-            handler_ms = await _time_handler(app_url, calls)
+    with scratch_database(BENCH_DB) as settings:
+        app_url = settings.require_database_url()
+        signer = ContextSigner(load_signing_key(settings.signing_key_path),
+                               issuer=settings.context_issuer, ttl_s=600)
+        token = signer.sign(CallContext(tenant="acme", user="bench"), audience="sql")
+        tool_ms = await _time_tool_calls(settings, token, calls)
+        handler_ms = await _time_handler(app_url, calls)
         direct_ms = _time_direct(app_url, calls)
-    finally:
-        with psycopg.connect(admin_base, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DB)))
     print(f"sql.query end to end, {calls} calls over {len(PLANT_QUERIES)} plant queries")
     print(f"  tool call {stats(tool_ms)}   (MCP client, in-memory; includes the client SDK's "
           "output-schema check)")
