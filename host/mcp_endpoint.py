@@ -22,12 +22,11 @@ from fastmcp.server.middleware import Middleware, MiddlewareContext
 from fastmcp.tools import Tool
 from fastmcp.tools.base import ToolResult
 from mcp.types import TextContent, ToolAnnotations
-from pydantic import ValidationError as PydanticValidationError
 
 from host import calls as tc
 from host.approvals import ApprovalStatus, args_hash
 from host.auth import Principal, UserAuthenticator
-from host.discovery import SEARCH_TOOLS_DESCRIPTION, SearchToolsInput, SearchToolsOutput
+from host.discovery import SEARCH_TOOLS_DESCRIPTION
 from host.services import SEARCH_TOOLS_SCHEMA, HostServices
 from host.toolcalls import ToolCallRequest
 from mcp_servers.kit.context import CallContext
@@ -37,7 +36,6 @@ from mcp_servers.kit.errors import (
     NotFound,
     PolicyDenied,
     TesseraError,
-    validation_failed_from,
 )
 from mcp_servers.kit.spec import DataClass
 from mcp_servers.kit.store.audit import AuditEvent, append_audit
@@ -196,11 +194,5 @@ def federated_mcp(host: HostServices, auth: UserAuthenticator) -> FastMCP:
 
 
 async def _search_result(host: HostServices, who: Principal, arguments: dict[str, Any]) -> ToolResult:
-    try:
-        wanted = SearchToolsInput.model_validate(arguments)
-    except PydanticValidationError as error:
-        raise validation_failed_from(error) from None
-    result = await host.view(who.tenant, who.roles).search(wanted.query, wanted.k)
-    body = SearchToolsOutput.from_result(result).model_dump(mode="json")
+    body = (await host.find_tools(who.tenant, who.roles, arguments)).model_dump(mode="json")
     return ToolResult(content=[TextContent(type="text", text=json.dumps(body))], structured_content=body)
-

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +34,12 @@ from host.llm import ModelClient
 from host.runs import PendingCall, RunState, RunStore
 from host.settings import HostSettings
 from host.toolcalls import ToolCallRequest
-from mcp_servers.kit.errors import ApprovalRequired, PolicyDenied, validation_failed_from
+from mcp_servers.kit.errors import (
+    ApprovalRequired,
+    PolicyDenied,
+    TesseraError,
+    validation_failed_from,
+)
 from mcp_servers.kit.store.audit import AuditEvent
 from policies.decision import Policy, UnknownTenant
 from policies.store import PolicyStore
@@ -87,15 +93,23 @@ class HostServices:
                 definitions.append(_function(tc.model_name(name), tool.description, tool.input_schema))
         return definitions
 
-    async def search_tools(self, state: RunState, call: ToolCallRequest) -> tc.CallOutcome:
+    async def find_tools(self, tenant: str, roles: Sequence[str], arguments: Any, *,
+                         tainted: bool = False) -> SearchToolsOutput:
+        """`search_tools` for a caller (chat or /mcp): validated, policy-filtered, ranked."""
         try:
-            arguments = SearchToolsInput.model_validate_json(call.arguments or "{}")
+            wanted = SearchToolsInput.model_validate(arguments)
         except ValidationError as error:
-            return tc.error_outcome(call, tc.SEARCH_TOOLS, validation_failed_from(error), invalid=True)
-        result = await self.view(state.tenant, state.roles, tainted=state.tainted).search(
-            arguments.query, arguments.k)
-        state.toolset.extend(m.tool.name for m in result.matches if m.tool.name not in state.toolset)
-        answer = SearchToolsOutput.from_result(result)
+            raise validation_failed_from(error) from None
+        result = await self.view(tenant, roles, tainted=tainted).search(wanted.query, wanted.k)
+        return SearchToolsOutput.from_result(result)
+
+    async def search_tools(self, state: RunState, call: ToolCallRequest) -> tc.CallOutcome:
+        try:  # arguments that are not JSON fail the input model like any other bad value
+            answer = await self.find_tools(state.tenant, state.roles, _safe_json(call.arguments),
+                                           tainted=state.tainted)
+        except TesseraError as error:
+            return tc.error_outcome(call, tc.SEARCH_TOOLS, error, invalid=True)
+        state.toolset.extend(t.name for t in answer.tools if t.name not in state.toolset)
         for found in answer.tools:  # the model calls them by the names it is offered
             found.name = tc.model_name(found.name)
         body = answer.model_dump(mode="json")
