@@ -146,29 +146,30 @@ class KbService:
 
     async def search(self, ctx: CallContext, args: m.SearchInput) -> m.SearchOutput:
         rerank = bool(args.rerank and self._reranker is not None)
+        # One transaction: the term statistics, the cache check and the search share a
+        # connection, which saves a round of BEGIN / tenant / COMMIT per search.
         async with self._store.tenant(ctx.tenant) as conn:
             version, chunks, length, stats = await retrieval.term_statistics(conn, args.query)
-        key = (ctx.tenant, ctx.clearance.rank, normalise_query(args.query), args.k, args.mode,
-               rerank, tuple(sorted(map(str, args.document_ids or []))), args.include_stale,
-               version)
-        cached = self._cache.get(key)
-        if cached is not None:
-            return cached.model_copy(update={"cached": True})
-        settings = self._settings
-        info = self._embedder.info
-        vector = None if args.mode == "lexical" else await self._embedder.embed_query(args.query)
-        request = retrieval.SearchRequest(
-            lexical=retrieval.plan_lexical(stats, chunks, length, settings.lexical_match_budget,
-                                           settings.lexical_scorer),
-            vector=vector, dimensions=info.dimensions, model=info.model,
-            max_class=ctx.clearance.rank,
-            limit=max(args.k, settings.candidates) if rerank else args.k,
-            candidates=max(settings.candidates, args.k), rrf_k=settings.rrf_k,
-            mode=args.mode, scorer=settings.lexical_scorer,
-            document_ids=args.document_ids, include_stale=args.include_stale,
-            ef_search=settings.hnsw_ef_search,
-        )
-        async with self._store.tenant(ctx.tenant) as conn:
+            key = (ctx.tenant, ctx.clearance.rank, normalise_query(args.query), args.k, args.mode,
+                   rerank, tuple(sorted(map(str, args.document_ids or []))), args.include_stale,
+                   version)
+            cached = self._cache.get(key)
+            if cached is not None:
+                return cached.model_copy(update={"cached": True})
+            settings = self._settings
+            info = self._embedder.info
+            vector = None if args.mode == "lexical" else await self._embedder.embed_query(args.query)
+            request = retrieval.SearchRequest(
+                lexical=retrieval.plan_lexical(stats, chunks, length, settings.lexical_match_budget,
+                                               settings.lexical_scorer),
+                vector=vector, dimensions=info.dimensions, model=info.model,
+                max_class=ctx.clearance.rank,
+                limit=max(args.k, settings.candidates) if rerank else args.k,
+                candidates=max(settings.candidates, args.k), rrf_k=settings.rrf_k,
+                mode=args.mode, scorer=settings.lexical_scorer,
+                document_ids=args.document_ids, include_stale=args.include_stale,
+                ef_search=settings.hnsw_ef_search,
+            )
             rows = await retrieval.search(conn, request)
         hits = [_hit(row, args.query, float(row["score"])) for row in rows]
         if rerank and hits:

@@ -14,6 +14,7 @@ stale flag computed at search time is served.
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections import OrderedDict
@@ -35,8 +36,9 @@ def query_words(query: str) -> list[str]:
     return list(dict.fromkeys(w for w in words if w not in STOP_WORDS and (len(w) > 1 or w.isdigit())))
 
 
-def _word_pattern(words: list[str]) -> re.Pattern[str]:
-    """One regex for every query word; group `w<i>` says which word a match is."""
+@functools.lru_cache(maxsize=256)
+def _word_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+    """One regex for every query word; group `w<i>` says which word a match is (cached per query)."""
     parts = []
     for index, word in enumerate(words):
         body = re.escape(word) + ("(?:e?s)?" if word.isalpha() else "")
@@ -51,7 +53,7 @@ def _word_pattern(words: list[str]) -> re.Pattern[str]:
 def snippet(text: str, query: str) -> dict[str, Any]:
     """{text, start, end, matches: [{start, end}]} with offsets into `text`."""
     words = query_words(query)
-    hits = ([(m.start(), m.end(), m.lastgroup) for m in _word_pattern(words).finditer(text)]
+    hits = ([(m.start(), m.end(), m.lastgroup) for m in _word_pattern(tuple(words)).finditer(text)]
             if words else [])
     starts = [0] + [m.end() for m in SENTENCE_END.finditer(text)]
     best = (-1, 0, min(len(text), SNIPPET_CHARS))
