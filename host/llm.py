@@ -4,15 +4,18 @@ Each tier maps to a model on an OpenAI-compatible endpoint (vLLM in production;
 Ollama or llama.cpp on a laptop). With TESSERA_ENV=production the client refuses
 an endpoint whose host is not on the on-prem allow-list, before any call. Replies
 are streamed: text deltas go to `on_delta` as they arrive, unless the text looks
-like a tool call written as text, which is held back and parsed instead.
+like a tool call written as text, which is held back and parsed instead. Asked for
+logprobs, a reply carries its confidence: the geometric-mean probability of the
+tokens the endpoint sent logprobs for (None when it sent none).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlparse
 
@@ -41,6 +44,7 @@ class ModelReply:
     model: str
     tier: str
     calls_from_text: bool = False
+    confidence: float | None = None  # None: logprobs not asked for, or the endpoint sent none
 
 
 def check_endpoint(settings: HostSettings, production: bool) -> None:
@@ -65,6 +69,13 @@ class ModelClient:
         s = self.settings
         return {"fast": s.llm_fast_model, "heavy": s.llm_heavy_model}.get(tier) or s.llm_model
 
+    def stronger_tier(self, tier: str) -> str | None:
+        """The next tier up that runs another model, or None: the same model would answer the same."""
+        higher = escalate(tier)
+        while higher is not None and self.model_for(higher) == self.model_for(tier):
+            higher = escalate(higher)
+        return higher
+
     def _get_router(self) -> Any:
         if self._router is None:
             litellm = _litellm()
@@ -81,7 +92,7 @@ class ModelClient:
         return self._router
 
     async def complete(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]],
-                       *, tier: str, on_delta: OnDelta) -> ModelReply:
+                       *, tier: str, on_delta: OnDelta, logprobs: bool = False) -> ModelReply:
         if not self.configured:
             raise ModelNotConfigured("no model endpoint is configured")
         litellm = _litellm()
@@ -89,11 +100,14 @@ class ModelClient:
             stream = await self._get_router().acompletion(
                 model=tier, messages=messages, tools=tools or None, stream=True,
                 stream_options={"include_usage": True}, temperature=self.settings.llm_temperature,
+                **({"logprobs": True} if logprobs else {}),
             )
             chunks, text = [], ""
+            token_logprobs: list[float] = []
             held = False
             async for chunk in stream:
                 chunks.append(chunk)
+                token_logprobs += _token_logprobs(chunk)
                 delta = chunk.choices[0].delta.content if chunk.choices else None
                 if not delta:
                     continue
@@ -110,7 +124,10 @@ class ModelClient:
         except litellm.APIError as exc:
             raise UpstreamUnavailable(f"The model endpoint refused the request: {type(exc).__name__}.") from None
         full = litellm.stream_chunk_builder(chunks, messages=messages)
-        return self._reply(full, text, tier, tools)
+        reply = self._reply(full, text, tier, tools)
+        if token_logprobs:
+            reply = replace(reply, confidence=math.exp(sum(token_logprobs) / len(token_logprobs)))
+        return reply
 
     def _reply(self, full: Any, text: str, tier: str, tools: list[dict[str, Any]]) -> ModelReply:
         message = full.choices[0].message
@@ -146,6 +163,16 @@ def _litellm() -> Any:
     # logging cost about a fifth of the CPU of each model call (measured, host bench).
     litellm.disable_streaming_logging = True
     return litellm
+
+
+def _token_logprobs(chunk: Any) -> list[float]:
+    """The logprobs of the tokens in one streamed chunk, content or tool call alike.
+
+    `stream_chunk_builder` drops them, so they are read from each chunk as it arrives
+    (LiteLLM gives them as `choices[0].logprobs.content[*].logprob`).
+    """
+    logprobs = getattr(chunk.choices[0], "logprobs", None) if chunk.choices else None
+    return [float(token.logprob) for token in getattr(logprobs, "content", None) or []]
 
 
 def escalate(tier: str) -> str | None:

@@ -1,7 +1,8 @@
 """The run loop: a question becomes a short, budgeted sequence of tool calls and an answer.
 
     1. Check the run's budget; when something is spent, stop and say what was done.
-    2. Ask the model for the next step, offering the core tools and those it discovered.
+    2. Ask the model for the next step, offering the core tools and those it discovered;
+       a reply it was unsure of is asked again, once, at a stronger tier (`escalation`).
     3. An answer ends the run. Tool calls are checked (schema, policy) and made,
        independent reads in parallel (`host.calls`).
     4. A call that needs approval pauses the run; its state is already in PostgreSQL,
@@ -103,22 +104,23 @@ async def _steps(state: RunState, host: HostServices, emit: Emit) -> RunResult:
 
 
 async def next_step(state: RunState, host: HostServices, emit: Emit) -> Step:
-    """One model call: an answer, tool calls, or a reason to stop."""
-    with tracer.start_as_current_span("tessera.llm", attributes={"tessera.tier": state.tier}) as span:
-        try:
-            await host.usage.check_tokens(state, host.tokens_per_day(state))
-            reply = await host.model.complete(
-                state.messages, host.tool_definitions(state), tier=state.tier,
-                on_delta=lambda delta: emit(RunEvent(type="token", run_id=state.run_id,
-                                                     data={"delta": delta})))
-        except BudgetExceeded as error:
-            return Stopped(error.human_message)
-        except (UpstreamTimeout, UpstreamUnavailable) as error:
-            return Stopped(f"the model endpoint failed ({error.human_message})")
-        span.set_attributes({"tessera.model": reply.model, "tessera.tokens_in": reply.tokens_in,
-                             "tessera.tokens_out": reply.tokens_out,
-                             "tessera.tool_calls": len(reply.tool_calls)})
-    await account(state, host, reply)
+    """One model turn: an answer, tool calls, or a reason to stop.
+
+    A reply less sure than TESSERA_HOST_ESCALATE_BELOW_CONFIDENCE is set aside (its tokens
+    still count) and the turn is asked again, once, at a stronger tier: see `escalation`.
+    """
+    try:
+        reply, stronger = await ask(state, host, emit, may_escalate=True)
+        if stronger is not None:
+            await host.record(state, "escalation", {
+                "from": state.tier, "to": stronger, "reason": "low_confidence",
+                "confidence": reply.confidence, "threshold": host.settings.escalate_below_confidence})
+            state.tier = stronger
+            reply, _ = await ask(state, host, emit, may_escalate=False)
+    except BudgetExceeded as error:
+        return Stopped(error.human_message)
+    except (UpstreamTimeout, UpstreamUnavailable) as error:
+        return Stopped(f"the model endpoint failed ({error.human_message})")
     if not reply.tool_calls:
         return Answer(reply.text)
     state.messages.append({
@@ -131,6 +133,54 @@ async def next_step(state: RunState, host: HostServices, emit: Emit) -> Step:
     # `unanswered` finds, with the same ids, so their idempotency keys do not change.
     await host.runs.save(state, status="running", lease_s=host.settings.run_lease_s)
     return CallTools(reply.tool_calls, reply.text)
+
+
+async def ask(state: RunState, host: HostServices, emit: Emit, *,
+              may_escalate: bool) -> tuple[ModelReply, str | None]:
+    """One model call at the run's tier, charged to the run; and the tier to ask again at, or None.
+
+    While the reply may still be set aside its text is held back, and streamed once it is
+    kept: the user sees it a whole reply later, but never sees a reply that was discarded.
+    """
+    below = host.settings.escalate_below_confidence
+    stronger = host.model.stronger_tier(state.tier) if may_escalate and below else None
+    held: list[str] = []
+
+    async def on_delta(delta: str) -> None:
+        if stronger is not None:
+            held.append(delta)
+        else:
+            await emit(RunEvent(type="token", run_id=state.run_id, data={"delta": delta}))
+
+    with tracer.start_as_current_span("tessera.llm", attributes={"tessera.tier": state.tier}) as span:
+        await host.usage.check_tokens(state, host.tokens_per_day(state))
+        reply = await host.model.complete(state.messages, host.tool_definitions(state),
+                                          tier=state.tier, on_delta=on_delta, logprobs=below is not None)
+        await account(state, host, reply)
+        higher = escalation(reply, below, stronger if spent(state) is None else None)
+        span.set_attributes({"tessera.model": reply.model, "tessera.tokens_in": reply.tokens_in,
+                             "tessera.tokens_out": reply.tokens_out,
+                             "tessera.tool_calls": len(reply.tool_calls)})
+        if reply.confidence is not None:
+            span.set_attribute("tessera.confidence", reply.confidence)
+        if higher is not None:
+            span.set_attribute("tessera.escalated_to", higher)
+    if higher is None:
+        for delta in held:
+            await emit(RunEvent(type="token", run_id=state.run_id, data={"delta": delta}))
+    return reply, higher
+
+
+def escalation(reply: ModelReply, below: float | None, stronger: str | None) -> str | None:
+    """The tier to ask this turn again at, or None to keep the reply.
+
+    Only a reply whose confidence is known (the endpoint sent logprobs) and under the
+    threshold goes up, and only to a stronger tier that runs another model and that the
+    run's budget still allows (the caller passes None otherwise).
+    """
+    if below is None or stronger is None or reply.confidence is None:
+        return None
+    return stronger if reply.confidence < below else None
 
 
 def unanswered(state: RunState) -> CallTools | None:
@@ -156,7 +206,8 @@ async def account(state: RunState, host: HostServices, reply: ModelReply) -> Non
     await host.record(state, "model_call", {"model": reply.model, "tier": reply.tier,
                                             "tokens_in": reply.tokens_in, "tokens_out": reply.tokens_out,
                                             "tool_calls": [c.name for c in reply.tool_calls],
-                                            "calls_from_text": reply.calls_from_text})
+                                            "calls_from_text": reply.calls_from_text,
+                                            "confidence": reply.confidence})
 
 
 @dataclass
@@ -183,7 +234,10 @@ async def perform(step: CallTools, state: RunState, host: HostServices, emit: Em
     stop = None
     if any(outcome.invalid for outcome in turn.outcomes.values()):
         state.fix_attempts += 1
-        state.tier = escalate(state.tier) or state.tier
+        if (higher := escalate(state.tier)) is not None:
+            await host.record(state, "escalation", {"from": state.tier, "to": higher,
+                                                    "reason": "malformed_call"})
+            state.tier = higher
         if state.fix_attempts > 1 and turn.held is None:
             stop = Stopped("the model twice asked for a call that does not fit the tool")
     await host.runs.save(state, status="running", lease_s=host.settings.run_lease_s)

@@ -40,7 +40,8 @@ class HostSettings(BaseSettings):
     )
     llm_heavy_model: str | None = Field(
         default=None,
-        description="The heavy tier's model, used after a malformed tool call (unset: the standard model).",
+        description="The heavy tier's model, used after a malformed tool call or an unsure reply "
+        "(unset: the standard model).",
     )
     llm_onprem_hosts: list[str] = Field(
         default=["127.0.0.1", "localhost", "::1"],
@@ -55,6 +56,12 @@ class HostSettings(BaseSettings):
         default=0.0, ge=0, description="Cost of 1,000 completion tokens, for cost budgets."
     )
     llm_temperature: float = Field(default=0.0, ge=0, le=2, description="Sampling temperature.")
+    escalate_below_confidence: float | None = Field(
+        default=None, gt=0, lt=1,
+        description="A reply whose confidence (geometric-mean token probability, from the "
+        "endpoint's logprobs) is below this is set aside and its turn asked again, once, at the "
+        "next tier up that runs a different model. Unset: no logprobs asked for, no such escalation.",
+    )
 
     # Users
     jwks_file: Path | None = Field(

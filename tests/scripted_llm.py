@@ -33,6 +33,9 @@ class Reply:
     completion_tokens: int = 20
     status: int = 200  # anything else: the endpoint fails with this status
     delay_s: float = 0.0
+    # Token log-probabilities, sent (as vLLM does) only when the request asks for logprobs,
+    # spread over the reply's content and tool-call chunks. None: the endpoint sends none.
+    logprobs: list[float] | None = None
 
 
 class ScriptedLLM:
@@ -84,16 +87,20 @@ class ScriptedLLM:
                                  "choices": [{"index": 0, "message": message, "finish_reason": finish}]})
 
         def events():
-            def chunk(delta: dict, finish_reason: str | None = None, **extra: Any) -> str:
-                data = {**base, "object": "chat.completion.chunk", **extra,
-                        "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}]}
+            def chunk(delta: dict, finish_reason: str | None = None, **choice: Any) -> str:
+                data = {**base, "object": "chat.completion.chunk",
+                        "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason,
+                                     **choice}]}
                 return f"data: {json.dumps(data)}\n\n"
 
+            deltas = [{"content": reply.content[start:start + 8]}
+                      for start in range(0, len(reply.content), 8)]
+            deltas += [{"tool_calls": [{**call, "index": index}]} for index, call in enumerate(calls)]
+            logprobs = _spread(reply.logprobs, len(deltas)) if body.get("logprobs") else None
             yield chunk({"role": "assistant", "content": ""})
-            for start in range(0, len(reply.content), 8):
-                yield chunk({"content": reply.content[start:start + 8]})
-            for index, call in enumerate(calls):
-                yield chunk({"tool_calls": [{**call, "index": index}]})
+            for index, delta in enumerate(deltas):
+                extra = {"logprobs": logprobs[index]} if logprobs else {}
+                yield chunk(delta, **extra)
             yield chunk({}, finish)
             yield f"data: {json.dumps({**base, 'object': 'chat.completion.chunk', 'choices': [], 'usage': usage})}\n\n"
             yield "data: [DONE]\n\n"
@@ -121,3 +128,12 @@ class ScriptedLLM:
                      for i, t in enumerate(texts)],
             "usage": {"prompt_tokens": len(texts), "total_tokens": len(texts)},
         })
+
+
+def _spread(logprobs: list[float] | None, pieces: int) -> list[dict[str, Any]] | None:
+    """The tokens' logprobs in OpenAI's chunk shape, split in order over `pieces` chunks."""
+    if logprobs is None or pieces == 0:
+        return None
+    parts = np.array_split(np.asarray(logprobs, dtype=float), pieces)
+    return [{"content": [{"token": f"t{i}", "logprob": float(value), "bytes": None, "top_logprobs": []}
+                         for i, value in enumerate(part)]} for part in parts]
