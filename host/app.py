@@ -57,6 +57,7 @@ from policies.store import PolicyStore
 logger = logging.getLogger("tessera.host")
 
 RESUME_INTERVAL_S = 2.0
+RATE_SWEEP_INTERVAL_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -83,13 +84,14 @@ def build_app(config: HostConfig) -> Starlette:
         catalog=ToolCatalog(build_embedder(settings), config.discovery), runs=RunStore(store),
         approvals=ApprovalStore(store), usage=TenantUsage(store),
         conversations=ConversationStore(store, model, host_settings.history_messages))
-    mcp_app = federated_mcp(host, auth).http_app(
+    limiter = RateLimiter(store, cap_per_minute=host_settings.rate_limit_per_minute)
+    mcp_app = federated_mcp(host, auth, limiter).http_app(
         path="/mcp", host_origin_protection=True, allowed_hosts=list(settings.http_allowed_hosts),
         allowed_origins=list(settings.http_allowed_origins))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        app.state.host, app.state.auth, app.state.limiter = host, auth, RateLimiter()
+        app.state.host, app.state.auth, app.state.limiter = host, auth, limiter
         async with store, anyio.create_task_group() as tasks:
             app.state.tasks = tasks
             app.state.wake = lambda tenant, run_id: tasks.start_soon(_resume, host, tenant, run_id)
@@ -97,6 +99,7 @@ def build_app(config: HostConfig) -> Starlette:
             tasks.start_soon(_keep_catalog, host)
             tasks.start_soon(_resume_decided, host)
             tasks.start_soon(_renew_leases, host)
+            tasks.start_soon(_sweep_rate_limits, limiter)
             if config.sandbox_audit is not None:
                 tasks.start_soon(config.sandbox_audit.run, store)
             async with mcp_app.router.lifespan_context(app):
@@ -170,6 +173,16 @@ async def _renew_leases(host: HostServices) -> None:
             await host.runs.renew_leases(lease)
         except Exception:
             logger.exception("renewing run leases failed")
+
+
+async def _sweep_rate_limits(limiter: RateLimiter) -> None:
+    """Delete rate-limit rows whose time has passed (they mean the same as no row)."""
+    while True:
+        await anyio.sleep(RATE_SWEEP_INTERVAL_S)
+        try:
+            await limiter.sweep()
+        except Exception:
+            logger.exception("sweeping rate limits failed")
 
 
 async def _resume(host: HostServices, tenant: str, run_id: str) -> None:

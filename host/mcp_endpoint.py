@@ -6,6 +6,8 @@ them call, and their calls take the same path as the chat's: schema check,
 policy decision, approval for held calls, audit, and a signed call context to
 the server. A held call answers `approval_required` with the approval id; once
 an approver approves it, the same call (same arguments) runs it, exactly once.
+Every call counts against the caller's rate limits, shared with chat turns; a
+call over them answers `rate_limited` with `retry_after_s`.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from host import calls as tc
 from host.approvals import ApprovalStatus, args_hash
 from host.auth import Principal, UserAuthenticator
 from host.discovery import SEARCH_TOOLS_DESCRIPTION
+from host.ratelimit import RateLimiter
 from host.services import SEARCH_TOOLS_SCHEMA, HostServices
 from host.toolcalls import ToolCallRequest
 from mcp_servers.kit.context import CallContext
@@ -52,9 +55,10 @@ class _Listed(Tool):
 
 
 class FederatedTools(Middleware):
-    def __init__(self, host: HostServices, auth: UserAuthenticator) -> None:
+    def __init__(self, host: HostServices, auth: UserAuthenticator, limiter: RateLimiter) -> None:
         self.host = host
         self.auth = auth
+        self.limiter = limiter
 
     def _principal(self) -> Principal:
         headers = get_http_headers(include={"authorization"})
@@ -80,6 +84,7 @@ class FederatedTools(Middleware):
         name, arguments = context.message.name, dict(context.message.arguments or {})
         try:
             who = self._principal()
+            await self.limiter.admit_caller(self.host.policy(), who)  # shared with chat turns
             if name == tc.SEARCH_TOOLS:
                 return await self._search(who, arguments)
             return await direct_call(self.host, who, name, arguments)
@@ -184,12 +189,12 @@ def _snake(annotations: dict[str, Any]) -> dict[str, Any]:
     return {names[k]: v for k, v in annotations.items() if k in names}
 
 
-def federated_mcp(host: HostServices, auth: UserAuthenticator) -> FastMCP:
+def federated_mcp(host: HostServices, auth: UserAuthenticator, limiter: RateLimiter) -> FastMCP:
     mcp = FastMCP("tessera", instructions=(
         "Tessera's federated tools. Call search_tools to find the right tool for a task. "
         "Some writes need a human approver: such a call answers approval_required with an "
         "approval id; after approval, repeat the same call to run it."))
-    mcp.add_middleware(FederatedTools(host, auth))
+    mcp.add_middleware(FederatedTools(host, auth, limiter))
     return mcp
 
 

@@ -110,7 +110,8 @@ class HostSettings(BaseSettings):
         default=2_000_000, ge=1, description="Model tokens per tenant per day, across host processes."
     )
     rate_limit_per_minute: int = Field(
-        default=60, ge=1, description="Chat requests per user per minute (policy may set per tenant)."
+        default=60, ge=1, description="Requests (chat turns, /mcp tool calls) per user per minute, "
+        "across host processes; caps the policy's per-user limits."
     )
     history_messages: int = Field(
         default=16, ge=2, description="Recent conversation messages kept verbatim; older ones are summarised."

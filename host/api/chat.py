@@ -26,7 +26,6 @@ from host.auth import Principal
 from host.events import RunEvent
 from host.session import start_run
 from mcp_servers.kit.errors import TesseraError, UpstreamUnavailable, ValidationFailed
-from policies.decision import UnknownTenant
 
 NO_MODEL = ("No model is configured. Set TESSERA_HOST_LLM_API_BASE to an OpenAI-compatible "
             "endpoint (vLLM, Ollama, llama.cpp) and TESSERA_HOST_LLM_MODEL to its model, e.g. "
@@ -40,18 +39,12 @@ class ChatRequest(BaseModel):
         description="Continue this conversation; a new one is started when omitted.")
 
 
-def admit(request: Request, who: Principal) -> None:
-    """Refuse a chat turn early: no model configured, or over the rate limit."""
+async def admit(request: Request, who: Principal) -> None:
+    """Refuse a chat turn early: no model configured, or over the rate limit (all processes)."""
     host = request.app.state.host
     if not host.model.configured:
         raise UpstreamUnavailable(NO_MODEL, model_fix_hint="Configure a model endpoint.")
-    try:
-        limits = host.policy().rate_limit_for(who.tenant, who.roles)
-        tenant_limit, user_limit = limits.tenant_requests_per_minute, limits.user_requests_per_minute
-    except UnknownTenant:
-        tenant_limit = user_limit = host.settings.rate_limit_per_minute
-    request.app.state.limiter.admit(who.tenant, who.user, tenant_per_minute=tenant_limit,
-                                    user_per_minute=min(user_limit, host.settings.rate_limit_per_minute))
+    await request.app.state.limiter.admit_caller(host.policy(), who)
 
 
 def launch(request: Request, who: Principal, conversation_id: str, text: str) -> AsyncIterator[RunEvent]:
@@ -87,7 +80,7 @@ def launch(request: Request, who: Principal, conversation_id: str, text: str) ->
 async def chat(request: Request) -> Response:
     who = principal(request)
     body = ChatRequest.model_validate(await json_body(request))
-    admit(request, who)
+    await admit(request, who)
     conversation_id = body.conversation_id or f"c-{uuid.uuid4().hex[:16]}"
     events = launch(request, who, conversation_id, body.message)
 
@@ -114,7 +107,7 @@ async def completions(request: Request) -> Response:
     if not isinstance(question, str) or not question.strip():
         raise ValidationFailed("The last user message must be text.",
                                model_fix_hint="End messages with a user message.")
-    admit(request, who)
+    await admit(request, who)
     conversation_id = body.user or f"oai-{uuid.uuid4().hex[:16]}"
     events = launch(request, who, conversation_id, question)
     created, completion_id = int(time.time()), f"chatcmpl-{uuid.uuid4().hex[:16]}"

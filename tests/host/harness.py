@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 
 from host.app import HostConfig, build_app
 from host.discovery.settings import DiscoverySettings
@@ -85,7 +86,10 @@ def read_sse(text: str) -> list[tuple[str, dict[str, Any]]]:
 @asynccontextmanager
 async def running_host(settings: Settings, policy_dir: Path, *, llm: ScriptedLLM | None = None,
                        shop: Shop | None = None, model: bool = True, core_tools: list[str] | None = None,
-                       endpoints: list[Any] = (), **host_settings: Any) -> AsyncIterator[RunningHost]:
+                       endpoints: list[Any] = (), fresh_rate_limits: bool = True,
+                       **host_settings: Any) -> AsyncIterator[RunningHost]:
+    if fresh_rate_limits:
+        forget_rate_limits(settings)
     llm = llm or ScriptedLLM()
     shop = shop or Shop()
     memory = registered_servers()["memory"]
@@ -110,6 +114,13 @@ async def running_host(settings: Settings, policy_dir: Path, *, llm: ScriptedLLM
             await services.federation.wait_ready(20)
             await _catalog_ready(services)
             yield RunningHost(url=url, app=app, services=services, llm=llm, shop=shop, http=http)
+
+
+def forget_rate_limits(settings: Settings) -> None:
+    """Start with nobody rate-limited: the counts live in the session's one database."""
+    assert settings.database_admin_url is not None
+    with psycopg.connect(settings.database_admin_url.get_secret_value(), autocommit=True) as conn:
+        conn.execute("DELETE FROM host_rate_limits")
 
 
 async def _catalog_ready(services: HostServices) -> None:
