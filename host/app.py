@@ -6,6 +6,7 @@
     GET  /v1/approvals[/{id}], POST .../{id}/approve|reject|modify   (host.api.approvals)
     GET  /v1/runs/{id}                          a run's record and events
     /mcp                                        the federated MCP endpoint (host.mcp_endpoint)
+    GET  /, /console/...                        the web console's static files (host.console)
 
 On start it opens the database pool, connects every federated server, keeps the
 tool catalog in step with them, and resumes paused runs whose approvals were
@@ -31,6 +32,7 @@ from host.api import chat as chat_api
 from host.api import health
 from host.api.common import api, principal
 from host.approvals import ApprovalStore
+from host.console import console_routes
 from host.auth import UserAuthenticator
 from host.budgets import TenantUsage
 from host.conversations import ConversationStore
@@ -116,6 +118,7 @@ def build_app(config: HostConfig) -> Starlette:
         Route("/v1/approvals/{id}/reject", approvals_api.reject, methods=["POST"]),
         Route("/v1/approvals/{id}/modify", approvals_api.modify, methods=["POST"]),
         Route("/v1/runs/{id}", get_run),
+        *console_routes(),
         Mount("/", app=mcp_app),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

@@ -82,6 +82,7 @@ def _banner(settings, port: int) -> None:
     base = f"http://{settings.http_host}:{port}"
     print(f"""
 Tessera is up at {base}
+  web console:       {base}/console/
   chat (SSE):        POST {base}/v1/chat
   OpenAI-compatible: POST {base}/v1/chat/completions
   approvals:         {base}/v1/approvals
