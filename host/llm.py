@@ -79,6 +79,17 @@ class ModelClient:
     def _get_router(self) -> Any:
         if self._router is None:
             litellm = _litellm()
+            # Our prices (0: free) in LiteLLM's price map, once: unpriced models cost it a
+            # "zero cost" diagnosis per call, and prices passed per call re-register the
+            # model (and rebuild its whole price index) on every call.
+            litellm.register_model({
+                self.model_for(tier): {
+                    "litellm_provider": self.model_for(tier).split("/", 1)[0], "mode": "chat",
+                    "input_cost_per_token": self.settings.llm_price_per_1k_input / 1000,
+                    "output_cost_per_token": self.settings.llm_price_per_1k_output / 1000,
+                    "cache_creation_input_token_cost": 0.0, "cache_read_input_token_cost": 0.0,
+                } for tier in TIERS
+            })
             key = self.settings.llm_api_key.get_secret_value() if self.settings.llm_api_key else "none"
             self._router = litellm.Router(
                 model_list=[

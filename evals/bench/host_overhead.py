@@ -30,6 +30,7 @@ import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import anyio
 import httpx
@@ -85,6 +86,12 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -150,16 +157,21 @@ async def bench(settings: Settings, runs: int, concurrent: int, latency_ms: floa
                             pass
                         await anyio.sleep(0.3)
                 await one_turn(client, base, token("warmup@acme.example"))
+                cpu = cpu_seconds(host.pid)
                 sequential = [await one_turn(client, base, token(f"seq{i}@acme.example"))
                               for i in range(runs)]
                 report("sequential runs", sequential, latency_ms)
+                print(f"  host process CPU per turn {(cpu_seconds(host.pid) - cpu) * 1000 / (2 * runs):.1f} ms")
 
                 results: list[tuple[float, float]] = []
+                if not concurrent:
+                    model_server.should_exit = True
+                    return
 
                 async def session(index: int) -> None:
                     results.append(await one_turn(client, base, token(f"c{index}@acme.example")))
 
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), cpu_seconds(host.pid)
                 async with anyio.create_task_group() as sessions:
                     for index in range(concurrent):
                         sessions.start_soon(session, index)
@@ -167,6 +179,7 @@ async def bench(settings: Settings, runs: int, concurrent: int, latency_ms: floa
                 report(f"{concurrent} concurrent SSE sessions", results, latency_ms)
                 print(f"  all {concurrent} sessions done in {wall:.1f} s "
                       f"({concurrent / wall:.1f} runs/s, {2 * concurrent / wall:.1f} turns/s)")
+                print(f"  host process CPU per turn {(cpu_seconds(host.pid) - cpu) * 1000 / (2 * concurrent):.1f} ms")
             model_server.should_exit = True
     finally:
         os.killpg(host.pid, signal.SIGTERM)
