@@ -21,6 +21,11 @@ class HostSettings(BaseSettings):
     )
 
     port: int = Field(default=8700, ge=1, le=65535, description="TCP port the host listens on.")
+    workers: int = Field(
+        default=1, ge=1, le=64,
+        description="Host worker processes sharing the port. Every run's state is in PostgreSQL, "
+        "so any worker serves any run; each spawns its own set of sandboxed servers.",
+    )
 
     # Models (through LiteLLM, to OpenAI-compatible endpoints)
     llm_api_base: str | None = Field(

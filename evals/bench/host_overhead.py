@@ -1,7 +1,7 @@
 """Benchmark: what the host adds to a run, alone and under 200 concurrent chat sessions.
 
 Run:  .venv/bin/python -m evals.bench.host_overhead [--runs 50] [--concurrent 200]
-                                                    [--model-latency-ms 0]
+                                                    [--model-latency-ms 0] [--workers 1]
 
 A real `tessera host` process (the memory server spawned in its bubblewrap
 sandbox, the shipped policies, a scratch database `tessera_bench_host`) is driven
@@ -89,9 +89,36 @@ def free_port() -> int:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time the process has used so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU time (user + system) used so far by the host: the process and its worker processes.
+
+    The sandboxed servers it spawns are not counted (their time is the tools' time).
+    """
+    total, tick = 0.0, os.sysconf("SC_CLK_TCK")
+    for proc in [pid, *_descendants(pid)]:
+        try:
+            cmdline = Path(f"/proc/{proc}/cmdline").read_bytes()
+            fields = Path(f"/proc/{proc}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # it ended meanwhile
+        if proc == pid or b"spawn_main" in cmdline:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(parent, []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -122,7 +149,8 @@ async def one_turn(client: httpx.AsyncClient, base: str, token: str) -> tuple[fl
     return (time.perf_counter() - started) * 1000, tool_ms
 
 
-async def bench(settings: Settings, runs: int, concurrent: int, latency_ms: float) -> None:
+async def bench(settings: Settings, runs: int, concurrent: int, latency_ms: float,
+                workers: int) -> None:
     signer = ContextSigner(load_signing_key(settings.signing_key_path), issuer="tessera-host",
                            ttl_s=3600)
     model_port, host_port = free_port(), free_port()
@@ -137,7 +165,8 @@ async def bench(settings: Settings, runs: int, concurrent: int, latency_ms: floa
            "TESSERA_HOST_LLM_MODEL": "openai/bench", "TESSERA_HOST_SERVERS": '["memory"]',
            "TESSERA_LOG_LEVEL": "WARNING"}
     prefix = os.environ.get("BENCH_HOST_PREFIX", "").split()  # e.g. a profiler
-    host = subprocess.Popen([*prefix, sys.executable, "-m", "tessera", "host", "--port", str(host_port)],
+    host = subprocess.Popen([*prefix, sys.executable, "-m", "tessera", "host", "--port", str(host_port),
+                             "--workers", str(workers)],
                             env=env, start_new_session=True)
     base = f"http://127.0.0.1:{host_port}"
 
@@ -203,11 +232,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=50, help="sequential runs (default 50)")
     parser.add_argument("--concurrent", type=int, default=200, help="concurrent sessions (default 200)")
+    parser.add_argument("--workers", type=int, default=1, help="host worker processes (default 1)")
     parser.add_argument("--model-latency-ms", type=float, default=0.0,
                         help="how long the model takes per turn (default 0)")
     args = parser.parse_args()
     with scratch_database(BENCH_DB) as settings:
-        anyio.run(bench, settings, args.runs, args.concurrent, args.model_latency_ms)
+        anyio.run(bench, settings, args.runs, args.concurrent, args.model_latency_ms,
+                  args.workers)
 
 
 if __name__ == "__main__":

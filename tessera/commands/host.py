@@ -2,7 +2,9 @@
 
 The host federates every installed server (or TESSERA_HOST_SERVERS), each spawned
 over stdio inside its sandbox as the policy's profile says, plus any
-TESSERA_HOST_REMOTE_SERVERS over streamable HTTP.
+TESSERA_HOST_REMOTE_SERVERS over streamable HTTP. With --workers N (or
+TESSERA_HOST_WORKERS) uvicorn runs N worker processes on one port, each a whole
+host (its own servers); they share everything else through PostgreSQL.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "host", help="run the agent host (chat, approvals, federated /mcp) with every server",
         description=__doc__)
     parser.add_argument("--port", type=int, default=None, help="port (TESSERA_HOST_PORT, default 8700)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="worker processes (TESSERA_HOST_WORKERS, default 1)")
     parser.set_defaults(run=_host)
 
 
@@ -88,9 +92,37 @@ async def serve_host(settings, port: int | None = None, ready=None) -> None:
 
 
 def _host(args: argparse.Namespace) -> int:
+    from host.settings import HostSettings
+
     settings = runtime.prepared_settings()
-    anyio.run(serve_host, settings, args.port)
+    host_settings = HostSettings()
+    workers = args.workers or host_settings.workers
+    if workers == 1:
+        anyio.run(serve_host, settings, args.port)
+        return 0
+    import os
+
+    import uvicorn
+
+    # The workers are new processes: hand them the database this one resolved (and
+    # perhaps started), so they neither start nor migrate anything themselves.
+    assert settings.database_url is not None and settings.database_admin_url is not None
+    os.environ["TESSERA_DATABASE_URL"] = settings.database_url.get_secret_value()
+    os.environ["TESSERA_DATABASE_ADMIN_URL"] = settings.database_admin_url.get_secret_value()
+    uvicorn.run("tessera.commands.host:worker_app", factory=True, workers=workers,
+                host=settings.http_host, port=args.port or host_settings.port,
+                log_level=settings.log_level.lower(), lifespan="on")
     return 0
+
+
+def worker_app():
+    """One worker's whole host (uvicorn calls this in each worker process)."""
+    from host.app import build_app
+    from host.tracing import configure_tracing
+
+    config = host_config(runtime.with_database(runtime.load_settings()))
+    configure_tracing(config.host_settings.otlp_endpoint)
+    return build_app(config)
 
 
 def _verify(args: argparse.Namespace) -> int:

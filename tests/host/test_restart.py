@@ -1,4 +1,5 @@
 """A run survives its host process: kill the host mid-run, and another process finishes the run.
+And `tessera host --workers 2` serves from two processes, replacing one that dies.
 
 Real processes: `tessera host` twice, each spawning the memory server inside its
 bubblewrap sandbox, against the test database and a scripted model on loopback.
@@ -23,7 +24,7 @@ from tests.scripted_llm import Reply, ScriptedLLM
 pytestmark = pytest.mark.anyio
 
 
-def start_host(settings, llm_url: str, port: int) -> subprocess.Popen:
+def start_host(settings, llm_url: str, port: int, *options: str) -> subprocess.Popen:
     env = {
         **os.environ,
         "TESSERA_DATA_DIR": str(settings.data_dir),
@@ -37,7 +38,7 @@ def start_host(settings, llm_url: str, port: int) -> subprocess.Popen:
         "TESSERA_HOST_RUN_LEASE_S": "2",
         "TESSERA_DISCOVERY_CORE_TOOLS": '["memory.remember", "memory.recall"]',
     }
-    return subprocess.Popen([sys.executable, "-m", "tessera", "host", "--port", str(port)], env=env,
+    return subprocess.Popen([sys.executable, "-m", "tessera", "host", "--port", str(port), *options], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
 
 
@@ -113,3 +114,69 @@ async def test_a_run_whose_host_was_killed_is_finished_by_another_host(settings,
             "SELECT target, details->>'confinement' FROM audit_events "
             "WHERE tenant_id = 'tessera-system' AND action = 'sandbox.started'").fetchall()
     assert started.count(("memory", "bubblewrap")) >= 2
+
+
+def workers_of(pid: int) -> set[int]:
+    """The uvicorn worker processes under a `tessera host --workers N` process."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat, open(f"/proc/{entry}/cmdline", "rb") as cmd:
+                parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+                cmdline = cmd.read()
+        except (OSError, ValueError):
+            continue
+        if parent == pid and b"spawn_main" in cmdline:
+            found.add(int(entry))
+    return found
+
+
+async def test_two_workers_serve_one_port_and_a_dead_one_is_replaced(settings, tokens):
+    token = tokens("acme", "wim@acme.example", audience="tessera", roles=("operator",))
+    headers = {"Authorization": f"Bearer {token}"}
+    llm = ScriptedLLM()
+    llm.default_reply = Reply(content="Done.")
+    async with serving(llm.app) as llm_url:
+        port = free_port()
+        host = start_host(settings, llm_url, port, "--workers", "2")
+        base = f"http://127.0.0.1:{port}"
+        try:
+            await wait_ready(base)
+            workers = workers_of(host.pid)
+            assert len(workers) == 2
+
+            async def answers(count: int) -> list[str]:
+                texts: list[str] = []
+
+                async def one() -> None:
+                    async with httpx.AsyncClient(timeout=60) as client:
+                        response = await client.post(f"{base}/v1/chat/completions", headers=headers,
+                                                     json={"messages": [{"role": "user", "content": "hi"}]})
+                    assert response.status_code == 200, response.text
+                    texts.append(response.json()["choices"][0]["message"]["content"])
+
+                async with anyio.create_task_group() as group:
+                    for _ in range(count):
+                        group.start_soon(one)
+                return texts
+
+            assert await answers(6) == ["Done."] * 6
+            victim = sorted(workers)[0]
+            os.kill(victim, signal.SIGKILL)
+            with anyio.fail_after(120):
+                while True:
+                    now = workers_of(host.pid)
+                    if len(now) == 2 and victim not in now:
+                        break
+                    await anyio.sleep(0.2)
+            await wait_ready(base)
+            assert await answers(4) == ["Done."] * 4
+        finally:
+            os.killpg(host.pid, signal.SIGTERM)
+            try:
+                host.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(host.pid, signal.SIGKILL)
+                host.wait(10)
