@@ -62,9 +62,10 @@ def binaries() -> Path:
 class EmbeddedDatabase:
     """One PostgreSQL cluster under `root`, listening on 127.0.0.1:`port` and a socket."""
 
-    def __init__(self, root: Path, port: int) -> None:
+    def __init__(self, root: Path, port: int, *, shared_buffers: str = "256MB") -> None:
         self.root = root
         self.port = port
+        self.shared_buffers = shared_buffers
         self.pgdata = root / "data"
         self.run_dir = root / "run"
         self.log_file = root / "log" / "postgres.log"
@@ -148,7 +149,6 @@ class EmbeddedDatabase:
                 "listen_addresses = '127.0.0.1'\n"
                 f"unix_socket_directories = '{self.run_dir}'\n"
                 "max_connections = 200\n"
-                "shared_buffers = '256MB'\n"
                 "maintenance_work_mem = '256MB'\n"
             )
 
@@ -162,9 +162,10 @@ class EmbeddedDatabase:
         if owner is not None:
             self._grant_to(owner)
         logger.info("starting the embedded PostgreSQL on 127.0.0.1:%s", self.port)
-        # The port is given at each start, so TESSERA_EMBEDDED_DB_PORT can change it later.
+        # Port and shared buffers are given at each start, so their settings can change later.
         result = self._pg_ctl("start", "-w", "-t", "60", "-l", str(self.log_file),
-                              "-o", f"-p {self.port}", check=False)
+                              "-o", f"-p {self.port} -c shared_buffers={self.shared_buffers}",
+                              check=False)
         if result.returncode != 0:
             raise EmbeddedDatabaseError(
                 f"The embedded PostgreSQL did not start; see {self.log_file}: "

@@ -33,7 +33,8 @@ def load_settings() -> Settings:
 
 
 def embedded_database(settings: Settings) -> EmbeddedDatabase:
-    return EmbeddedDatabase(settings.data_dir / "postgres", settings.embedded_db_port)
+    return EmbeddedDatabase(settings.data_dir / "postgres", settings.embedded_db_port,
+                            shared_buffers=settings.embedded_db_shared_buffers)
 
 
 def with_database(settings: Settings) -> Settings:

@@ -11,7 +11,8 @@ from tests.helpers import free_port
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    database = EmbeddedDatabase(tmp_path_factory.mktemp("embedded") / "postgres", free_port())
+    database = EmbeddedDatabase(tmp_path_factory.mktemp("embedded") / "postgres", free_port(),
+                                shared_buffers="160MB")
     yield database
     database.stop()
 
@@ -23,12 +24,14 @@ def test_a_new_cluster_starts_with_pgvector_and_a_restricted_app_role(cluster):
         available = admin.execute(
             "SELECT default_version FROM pg_available_extensions WHERE name = 'vector'").fetchone()
         listen = admin.execute("SHOW listen_addresses").fetchone()
+        buffers = admin.execute("SHOW shared_buffers").fetchone()
     with psycopg.connect(urls.app, autocommit=True) as app:
         role = app.execute("SELECT rolsuper, rolbypassrls, rolcreaterole, rolcreatedb "
                            "FROM pg_roles WHERE rolname = current_user").fetchone()
 
     assert available is not None and available[0].startswith("0.8")
     assert listen == ("127.0.0.1",)
+    assert buffers == ("160MB",)  # the setting, applied at start
     assert role == (False, False, False, False)
     assert oct(cluster.secrets_file.stat().st_mode & 0o777) == "0o600"
 
