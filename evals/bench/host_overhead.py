@@ -1,22 +1,28 @@
 """Benchmark: what the host adds to a run, alone and under 200 concurrent chat sessions.
 
 Run:  .venv/bin/python -m evals.bench.host_overhead [--runs 50] [--concurrent 200]
-                                                    [--model-latency-ms 0] [--workers 1]
+          [--model-latency-ms 0] [--jitter 0] [--duration-s 0] [--workers 1]
 
-A real `tessera host` process (the memory server spawned in its bubblewrap
-sandbox, the shipped policies, a scratch database `tessera_bench_host`) is driven
-over HTTP + SSE by this process, against a zero-latency OpenAI-compatible model
-served here on loopback. Each chat turn is one tool-calling turn (the model asks
-for `memory.recall`) and one answer turn. Host overhead = the whole turn as the
-client sees it, minus the time the tool itself took (reported by the host in its
-tool_call_finished event), so it counts HTTP, auth, policy, budgets, the
-database writes of the run record, LiteLLM and MCP framing (and, with
---model-latency-ms, minus the model's own latency). With a zero-latency model the
-concurrent phase is a throughput test: every session wants the CPU at once. A
-model that takes as long as a real one (e.g. --model-latency-ms 2000) shows what
-the host adds while it holds that many sessions open. Figures are printed as
-p50 / p95 in milliseconds. BENCH_HOST_PREFIX='py-spy record -f speedscope -o host.json --'
-profiles the host process.
+A real `tessera host` (the memory server spawned in its bubblewrap sandbox, the
+shipped policies, a scratch database `tessera_bench_host`; --workers N processes)
+is driven over HTTP + SSE by this process, against an OpenAI-compatible model
+served here on loopback. Each chat run is one tool-calling turn (the model asks
+for `memory.recall`) and one answer turn. Host overhead = the run as the client
+sees it, minus the tool's own time (the host's tool_call_finished events) and
+minus the model's own time (the model server records how long it waited for each
+run), so it counts HTTP, auth, rate limits, policy, budgets, the database writes
+of the run record, LiteLLM and MCP framing, and any wait for the CPU.
+
+Phases: `--runs` runs one at a time; then `--concurrent` sessions at once, either
+one run each started at the same instant (the default: with a zero-latency model a
+throughput test), or with --duration-s turn after turn for that long, started
+spread out (sustained load: `concurrent` runs in flight all the time). A model
+that takes as long as a real one (--model-latency-ms 2000 --jitter 0.5) shows what
+the host adds while it holds that many sessions. Also printed: the host's CPU
+time per turn (all its worker processes, not the sandboxed servers), which load
+from other programs disturbs far less than wall time. Figures are p50 / p95 in
+milliseconds. BENCH_HOST_PREFIX='py-spy record -f speedscope -o host.json --'
+profiles a one-worker host.
 """
 
 from __future__ import annotations
@@ -24,12 +30,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import signal
 import statistics
 import subprocess
 import sys
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
@@ -47,13 +55,23 @@ from mcp_servers.kit.settings import Settings
 BENCH_DB = "tessera_bench_host"
 
 
-def model_app(latency_s: float = 0.0) -> Starlette:
-    """A model that takes `latency_s` per turn: a recall for a question, then an answer."""
+def model_app(latency_s: float = 0.0, jitter: float = 0.0,
+              slept: dict[str, float] | None = None) -> Starlette:
+    """A model that takes `latency_s` (± `jitter` of it) per turn: a recall, then an answer.
+
+    How long it took for each run goes to `slept`, keyed by the run's tag (the "[...]"
+    the question ends with), so the bench subtracts the model's real time.
+    """
 
     async def chat(request: Request) -> StreamingResponse:
         body = await request.json()
-        if latency_s:
-            await anyio.sleep(latency_s)
+        pause = latency_s * random.uniform(1 - jitter, 1 + jitter)
+        if pause:
+            await anyio.sleep(pause)
+        if slept is not None:
+            question = next(m["content"] for m in body["messages"] if m["role"] == "user")
+            tag = question.rsplit("[", 1)[-1].rstrip("]")
+            slept[tag] = slept.get(tag, 0.0) + pause * 1000
         last = body["messages"][-1]
         base = {"id": "b", "created": 0, "model": body["model"], "object": "chat.completion.chunk"}
 
@@ -126,11 +144,14 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def one_turn(client: httpx.AsyncClient, base: str, token: str) -> tuple[float, float]:
-    """(whole turn, tool time) in ms, as the client and the host's events tell."""
+async def one_turn(client: httpx.AsyncClient, base: str, token: str,
+                   slept: dict[str, float]) -> tuple[float, float]:
+    """(whole run, tool + model time) in ms, as the client, the host's events and the model tell."""
+    tag = uuid.uuid4().hex[:12]
     started = time.perf_counter()
     tool_ms, status = 0.0, None
-    async with client.stream("POST", f"{base}/v1/chat", json={"message": "scrap rate on M-001"},
+    async with client.stream("POST", f"{base}/v1/chat",
+                             json={"message": f"scrap rate on M-001 [{tag}]"},
                              headers={"Authorization": f"Bearer {token}"}) as response:
         if response.status_code != 200:
             raise RuntimeError(f"chat answered {response.status_code}: {await response.aread()}")
@@ -146,16 +167,27 @@ async def one_turn(client: httpx.AsyncClient, base: str, token: str) -> tuple[fl
                     status = data["status"]
     if status != "finished":
         raise RuntimeError(f"run ended {status}")
-    return (time.perf_counter() - started) * 1000, tool_ms
+    return (time.perf_counter() - started) * 1000, tool_ms + slept.pop(tag, 0.0)
 
 
-async def bench(settings: Settings, runs: int, concurrent: int, latency_ms: float,
-                workers: int) -> None:
+@dataclass(frozen=True)
+class Load:
+    runs: int  # sequential runs
+    concurrent: int  # sessions open at once
+    latency_ms: float  # the model's time per turn
+    jitter: float  # ± this fraction of it, at random
+    duration_s: float  # > 0: each session runs turn after turn this long (sustained load)
+    workers: int  # host worker processes
+
+
+async def bench(settings: Settings, load: Load) -> None:
     signer = ContextSigner(load_signing_key(settings.signing_key_path), issuer="tessera-host",
                            ttl_s=3600)
+    slept: dict[str, float] = {}
     model_port, host_port = free_port(), free_port()
-    model_server = uvicorn.Server(uvicorn.Config(model_app(latency_ms / 1000), host="127.0.0.1",
-                                                 port=model_port, log_level="warning"))
+    model_server = uvicorn.Server(uvicorn.Config(
+        model_app(load.latency_ms / 1000, load.jitter, slept), host="127.0.0.1", port=model_port,
+        log_level="warning"))
     env = {**os.environ, "TESSERA_DATABASE_URL": settings.require_database_url(),
            "TESSERA_DATABASE_ADMIN_URL": settings.database_admin_url.get_secret_value(),
            "TESSERA_DATABASE_POOL_MAX": "20",
@@ -163,10 +195,10 @@ async def bench(settings: Settings, runs: int, concurrent: int, latency_ms: floa
            "TESSERA_CONTEXT_VERIFICATION_KEYS_FILE": str(settings.verification_keys_path),
            "TESSERA_HOST_LLM_API_BASE": f"http://127.0.0.1:{model_port}/v1",
            "TESSERA_HOST_LLM_MODEL": "openai/bench", "TESSERA_HOST_SERVERS": '["memory"]',
-           "TESSERA_LOG_LEVEL": "WARNING"}
+           "TESSERA_HOST_RATE_LIMIT_PER_MINUTE": "100000", "TESSERA_LOG_LEVEL": "WARNING"}
     prefix = os.environ.get("BENCH_HOST_PREFIX", "").split()  # e.g. a profiler
     host = subprocess.Popen([*prefix, sys.executable, "-m", "tessera", "host", "--port", str(host_port),
-                             "--workers", str(workers)],
+                             "--workers", str(load.workers)],
                             env=env, start_new_session=True)
     base = f"http://127.0.0.1:{host_port}"
 
@@ -176,7 +208,8 @@ async def bench(settings: Settings, runs: int, concurrent: int, latency_ms: floa
     try:
         async with anyio.create_task_group() as group:
             group.start_soon(model_server.serve)
-            async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=1000)) as client:
+            limits = httpx.Limits(max_connections=1000, max_keepalive_connections=1000)
+            async with httpx.AsyncClient(timeout=300, limits=limits) as client:
                 with anyio.fail_after(180):
                     while True:
                         try:
@@ -185,30 +218,14 @@ async def bench(settings: Settings, runs: int, concurrent: int, latency_ms: floa
                         except httpx.HTTPError:
                             pass
                         await anyio.sleep(0.3)
-                await one_turn(client, base, token("warmup@acme.example"))
+                await one_turn(client, base, token("warmup@acme.example"), slept)
                 cpu = cpu_seconds(host.pid)
-                sequential = [await one_turn(client, base, token(f"seq{i}@acme.example"))
-                              for i in range(runs)]
-                report("sequential runs", sequential, latency_ms)
-                print(f"  host process CPU per turn {(cpu_seconds(host.pid) - cpu) * 1000 / (2 * runs):.1f} ms")
-
-                results: list[tuple[float, float]] = []
-                if not concurrent:
-                    model_server.should_exit = True
-                    return
-
-                async def session(index: int) -> None:
-                    results.append(await one_turn(client, base, token(f"c{index}@acme.example")))
-
-                started, cpu = time.perf_counter(), cpu_seconds(host.pid)
-                async with anyio.create_task_group() as sessions:
-                    for index in range(concurrent):
-                        sessions.start_soon(session, index)
-                wall = time.perf_counter() - started
-                report(f"{concurrent} concurrent SSE sessions", results, latency_ms)
-                print(f"  all {concurrent} sessions done in {wall:.1f} s "
-                      f"({concurrent / wall:.1f} runs/s, {2 * concurrent / wall:.1f} turns/s)")
-                print(f"  host process CPU per turn {(cpu_seconds(host.pid) - cpu) * 1000 / (2 * concurrent):.1f} ms")
+                sequential = [await one_turn(client, base, token(f"seq{i}@acme.example"), slept)
+                              for i in range(load.runs)]
+                report("sequential runs", sequential, load)
+                print(f"  host CPU per turn    {(cpu_seconds(host.pid) - cpu) * 1000 / (2 * load.runs):.1f} ms")
+                if load.concurrent:
+                    await concurrent_phase(client, base, token, slept, load, host.pid)
             model_server.should_exit = True
     finally:
         os.killpg(host.pid, signal.SIGTERM)
@@ -218,11 +235,59 @@ async def bench(settings: Settings, runs: int, concurrent: int, latency_ms: floa
             os.killpg(host.pid, signal.SIGKILL)
 
 
-def report(label: str, samples: list[tuple[float, float]], latency_ms: float) -> None:
+async def concurrent_phase(client: httpx.AsyncClient, base: str, token, slept: dict[str, float],
+                           load: Load, host_pid: int) -> None:
+    """`load.concurrent` sessions at once: one run each, or turn after turn for `duration_s`.
+
+    Sustained sessions start spread over the first two model turns, so they do not
+    all ask at the same instant; runs that start in the first fifth of the duration
+    warm the host up and are not counted.
+    """
+    results: list[tuple[float, float]] = []
+    started, cpu = time.perf_counter(), cpu_seconds(host_pid)
+    deadline = started + load.duration_s
+    counted_from = started + load.duration_s / 5
+    counted_cpu: list[float] = []
+
+    async def session(index: int) -> None:
+        user = token(f"c{index}@acme.example")
+        if not load.duration_s:
+            results.append(await one_turn(client, base, user, slept))
+            return
+        await anyio.sleep(random.uniform(0, 2 * load.latency_ms / 1000))
+        while time.perf_counter() < deadline:
+            begun = time.perf_counter()
+            sample = await one_turn(client, base, user, slept)
+            if begun >= counted_from:
+                results.append(sample)
+
+    async def mark_cpu() -> None:
+        await anyio.sleep(max(0.0, counted_from - time.perf_counter()))
+        counted_cpu.append(cpu_seconds(host_pid))
+
+    async with anyio.create_task_group() as sessions:
+        if load.duration_s:
+            sessions.start_soon(mark_cpu)
+        for index in range(load.concurrent):
+            sessions.start_soon(session, index)
+    wall = time.perf_counter() - started
+    if load.duration_s:
+        label = f"{load.concurrent} SSE sessions sustained for {load.duration_s:g} s"
+        span, cpu = wall - load.duration_s / 5, counted_cpu[0]
+    else:
+        label, span = f"{load.concurrent} concurrent SSE sessions, one run each", wall
+    report(label, results, load)
+    print(f"  {len(results)} runs in {span:.1f} s: {len(results) / span:.1f} runs/s, "
+          f"{2 * len(results) / span:.1f} turns/s")
+    print(f"  host CPU per turn    {(cpu_seconds(host_pid) - cpu) * 1000 / (2 * len(results)):.1f} ms")
+
+
+def report(label: str, samples: list[tuple[float, float]], load: Load) -> None:
     totals = [total for total, _ in samples]
-    overhead = [total - tool - 2 * latency_ms for total, tool in samples]
+    overhead = [total - elsewhere for total, elsewhere in samples]
     per_turn = [value / 2 for value in overhead]  # a tool-calling turn and an answer turn
-    print(f"{label} (n={len(samples)}, model latency {latency_ms:g} ms per turn):")
+    print(f"{label} (n={len(samples)}, model {load.latency_ms:g} ms ± {load.jitter:.0%} per turn, "
+          f"{load.workers} host worker{'s' if load.workers > 1 else ''}):")
     print(f"  whole run            p50 {statistics.median(totals):7.1f} ms   p95 {percentile(totals, .95):7.1f} ms")
     print(f"  host overhead / run  p50 {statistics.median(overhead):7.1f} ms   p95 {percentile(overhead, .95):7.1f} ms")
     print(f"  host overhead / turn p50 {statistics.median(per_turn):7.1f} ms   p95 {percentile(per_turn, .95):7.1f} ms")
@@ -235,10 +300,16 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="host worker processes (default 1)")
     parser.add_argument("--model-latency-ms", type=float, default=0.0,
                         help="how long the model takes per turn (default 0)")
+    parser.add_argument("--jitter", type=float, default=0.0,
+                        help="the model's time varies by ± this fraction (default 0)")
+    parser.add_argument("--duration-s", type=float, default=0.0,
+                        help="sustained load: sessions run turn after turn this long (default: "
+                        "one run each)")
     args = parser.parse_args()
+    load = Load(runs=args.runs, concurrent=args.concurrent, latency_ms=args.model_latency_ms,
+                jitter=args.jitter, duration_s=args.duration_s, workers=args.workers)
     with scratch_database(BENCH_DB) as settings:
-        anyio.run(bench, settings, args.runs, args.concurrent, args.model_latency_ms,
-                  args.workers)
+        anyio.run(bench, settings, load)
 
 
 if __name__ == "__main__":
