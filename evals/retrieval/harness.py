@@ -8,8 +8,12 @@ Configurations (each printed as one row):
 - `lexical ts_rank_cd` / `lexical bm25-sql`: the kb's lexical retriever with each scorer
   (and bm25-sql once more without the match budget, to show what the budget costs);
 - `dense`: the kb's pgvector retriever with the configured embedding model;
-- `hybrid` (RRF of dense and lexical), and `hybrid + rerank` when TESSERA_KB_RERANK_MODEL
-  names a reranker; the kb rows run with and without contextual headers.
+- `hybrid` (RRF of dense and lexical), and `hybrid + rerank` when `--rerank-model` (or
+  TESSERA_KB_RERANK_MODEL) names a reranker, e.g. `local:<dir>` for a cross-encoder trained
+  by `evals/retrieval/train_reranker.py`; the kb rows run with and without contextual headers.
+
+`--only-hybrid` ingests with contextual headers only and runs just the hybrid rows (and
+the rerank row): the quick way to measure a reranker.
 
 Whole service calls are timed (embedding the query, SQL, snippets), one at a time.
 """
@@ -21,7 +25,8 @@ import json
 import statistics
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import anyio
@@ -132,36 +137,44 @@ async def evaluate(collection: Collection, system: str, headers: str, ranker: Ra
                statistics.mean(timings))
 
 
-async def run_all(collection: Collection, settings: Settings, admin_url: str) -> list[Row]:
+async def run_all(collection: Collection, settings: Settings, admin_url: str,
+                  rerank_model: str | None = None, only_hybrid: bool = False) -> list[Row]:
     store = Store.from_settings(settings, application_name="tessera-eval")
     embedder = CachedEmbedder(build_embedder(settings),
                               settings.data_dir / "eval-cache" / collection.name)
+    header_modes = (True,) if only_hybrid else (True, False)
     services = {}
-    for headers in (True, False):
+    for headers in header_modes:
         for scorer in LexicalScorer:
+            # Only the bm25 service reranks (the `hybrid + rerank` row): one model load per
+            # mode. Without --rerank-model it takes TESSERA_KB_RERANK_MODEL from the environment.
+            rerank: dict[str, str | None] = {"rerank_model": None}
+            if scorer is LexicalScorer.BM25:
+                rerank = {"rerank_model": rerank_model} if rerank_model else {}
             kb = KbSettings(_env_file=None, contextual_headers=headers, lexical_scorer=scorer,
-                            cache_entries=0)
+                            cache_entries=0, **rerank)
             services[(headers, scorer)] = (store, KbService(store, embedder, kb))
         unpruned = KbSettings(_env_file=None, contextual_headers=headers, cache_entries=0,
-                              lexical_match_budget=10**12)
+                              lexical_match_budget=10**12, rerank_model=None)
         services[(headers, "unpruned")] = (store, KbService(store, embedder, unpruned))
     rows: list[Row] = []
     await store.open()
     try:
-        for headers in (True, False):
+        for headers in header_modes:
             tenant = f"eval-{'headers' if headers else 'plain'}"
             chunks, seconds = await ingest(services[(headers, LexicalScorer.BM25)][1], tenant, collection)
             embedder.save()
             print(f"ingested {len(collection.docs)} documents as {chunks} chunks "
                   f"({'with' if headers else 'without'} headers) in {seconds:.0f} s: "
                   f"{chunks / seconds:.0f} chunks/s", flush=True)
-        rows.append(await evaluate(collection, "rank-bm25 whitespace (baseline)", "-",
-                                   bm25_ranker(collection, whitespace)))
-        print_row(rows[-1])
-        rows.append(await evaluate(collection, "rank-bm25 english stems", "-",
-                                   bm25_ranker(collection, english_stems(admin_url))))
-        print_row(rows[-1])
-        for headers in (False, True):
+        if not only_hybrid:
+            rows.append(await evaluate(collection, "rank-bm25 whitespace (baseline)", "-",
+                                       bm25_ranker(collection, whitespace)))
+            print_row(rows[-1])
+            rows.append(await evaluate(collection, "rank-bm25 english stems", "-",
+                                       bm25_ranker(collection, english_stems(admin_url))))
+            print_row(rows[-1])
+        for headers in sorted(header_modes):
             tenant = f"eval-{'headers' if headers else 'plain'}"
             label = "yes" if headers else "no"
             bm25 = services[(headers, LexicalScorer.BM25)][1]
@@ -170,12 +183,15 @@ async def run_all(collection: Collection, settings: Settings, admin_url: str) ->
             systems = [("lexical ts_rank_cd", cd, "lexical"), ("lexical bm25-sql", bm25, "lexical"),
                        ("lexical bm25-sql, no match budget", whole, "lexical"),
                        ("dense", bm25, "dense"), ("hybrid bm25-sql + dense", bm25, "hybrid")]
+            if only_hybrid:
+                systems = systems[-1:]
             for name, service, mode in systems:
                 rows.append(await evaluate(collection, name, label, kb_ranker(service, tenant, mode)))
                 print_row(rows[-1])
             if bm25._reranker is not None:
                 rows.append(await evaluate(collection, "hybrid + rerank", label,
                                            kb_ranker(bm25, tenant, "hybrid", rerank=True)))
+                print_row(rows[-1])
     finally:
         embedder.save()
         await store.close()
@@ -188,15 +204,9 @@ def print_row(row: Row) -> None:
           f"{s['R@100']:.4f} | {s['RR@100']:.4f} | {row.ms_per_query:7.1f} |", flush=True)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description="kb retrieval quality on a public IR collection")
-    parser.add_argument("--dataset", choices=["cranfield", "vaswani"], default="cranfield")
-    parser.add_argument("--embedding-model", default="all-minilm-l6-v2",
-                        help="local embedding model (default all-minilm-l6-v2)")
-    parser.add_argument("--json", help="also write the rows to this JSON file")
-    args = parser.parse_args()
-
-    collection = load(args.dataset)
+@contextmanager
+def scratch_database(embedding_model: str) -> Iterator[tuple[Settings, str]]:
+    """Settings for a new, migrated database (and its admin URL), dropped afterwards."""
     base = runtime.with_database(runtime.load_settings())
     admin_base = base.database_admin_url.get_secret_value()
     name = f"tessera_eval_retrieval_{uuid.uuid4().hex[:8]}"
@@ -206,29 +216,49 @@ def main() -> None:
     settings = base.model_copy(update={
         "database_url": SecretStr(runtime.with_dbname(base.require_database_url(), name)),
         "database_admin_url": SecretStr(admin_url),
-        "embedding_model": args.embedding_model,
+        "embedding_model": embedding_model,
         "database_statement_timeout_ms": 60_000,
     })
     try:
         migrate(admin_url, runtime.migration_sets())
+        yield settings, admin_url
+    finally:
+        with psycopg.connect(admin_base, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="kb retrieval quality on a public IR collection")
+    parser.add_argument("--dataset", choices=["cranfield", "vaswani"], default="cranfield")
+    parser.add_argument("--embedding-model", default="all-minilm-l6-v2",
+                        help="local embedding model (default all-minilm-l6-v2)")
+    parser.add_argument("--rerank-model",
+                        help="reranker for the `hybrid + rerank` row, as TESSERA_KB_RERANK_MODEL "
+                        "takes it, e.g. local:<model directory>")
+    parser.add_argument("--only-hybrid", action="store_true",
+                        help="headers on, hybrid (and hybrid + rerank) rows only")
+    parser.add_argument("--json", help="also write the rows to this JSON file")
+    args = parser.parse_args()
+
+    collection = load(args.dataset)
+    with scratch_database(args.embedding_model) as (settings, admin_url):
         print(f"{collection.name}: {len(collection.docs)} documents, {len(collection.queries)} "
               f"queries; embedding model {args.embedding_model}")
         print("| system                           | headers | nDCG@10 | MAP@100 | R@100 | MRR | ms/query |")
         print("|---|---|---|---|---|---|---|")
-        rows = anyio.run(run_all, collection, settings, admin_url)
+        rows = anyio.run(run_all, collection, settings, admin_url, args.rerank_model,
+                         args.only_hybrid)
         print("\nfinal table:")
         for row in rows:
             print_row(row)
-        baseline = rows[0].scores["nDCG@10"]
         best = max(rows, key=lambda r: r.scores["nDCG@10"])
-        print(f"\nbest: {best.system} (headers {best.headers}) nDCG@10 {best.scores['nDCG@10']:.4f} "
-              f"= {best.scores['nDCG@10'] / baseline:.2f}x the rank-bm25 baseline {baseline:.4f}")
+        print(f"\nbest: {best.system} (headers {best.headers}) nDCG@10 {best.scores['nDCG@10']:.4f}")
+        if not args.only_hybrid:
+            baseline = rows[0].scores["nDCG@10"]
+            print(f"= {best.scores['nDCG@10'] / baseline:.2f}x the rank-bm25 baseline {baseline:.4f}")
         if args.json:
             with open(args.json, "w") as out:
                 json.dump([row.__dict__ for row in rows], out, indent=1)
-    finally:
-        with psycopg.connect(admin_base, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@ from mcp_servers.kb import models as m
 from mcp_servers.kb import retrieval
 from mcp_servers.kb import store as sql
 from mcp_servers.kb.ingest import Drafted, Ingestor, Prepared, content_hash, raw_bytes
-from mcp_servers.kb.llm import Reranker, Summarizer
+from mcp_servers.kb.llm import Summarizer
+from mcp_servers.kb.rerank import build_reranker
 from mcp_servers.kb.settings import KbSettings
 from mcp_servers.kb.snippets import RetrievalCache, normalise_query, snippet
 from mcp_servers.kit.context import CallContext
@@ -37,7 +38,7 @@ class KbService:
         self._embedder = embedder
         self._settings = settings
         summarizer = Summarizer(settings) if settings.summary_model else None
-        self._reranker = Reranker(settings) if settings.rerank_model else None
+        self._reranker = build_reranker(settings)
         self._ingestor = Ingestor(store, embedder, settings, summarizer)
         self._cache = RetrievalCache(settings.cache_entries, settings.cache_ttl_s)
 

@@ -80,14 +80,29 @@ class KbSettings(ServerSettings):
     )
     rerank_model: str | None = Field(
         default=None,
-        description="LiteLLM rerank model (e.g. cohere/rerank-v3.5 served on-prem by a "
-        "compatible endpoint) applied to the fused candidates. Unset: no rerank.",
+        description="The cross-encoder applied to the fused candidates: local:<directory or "
+        "installed package> for a model on this machine, else a LiteLLM rerank model (e.g. "
+        "cohere/rerank-v3.5 served on-prem by a compatible endpoint). Unset: no rerank.",
     )
     rerank_api_base: str | None = Field(
         default=None, description="Base URL of the rerank endpoint."
     )
     rerank_api_key: SecretStr | None = Field(
         default=None, description="API key of the rerank endpoint, if it wants one."
+    )
+    rerank_batch_size: int = Field(
+        default=16, ge=1, le=512,
+        description="local reranker: query-passage pairs scored per forward pass.",
+    )
+    rerank_max_length: int | None = Field(
+        default=None, ge=16, le=8192,
+        description="local reranker: longest query plus passage in tokens (the rest is cut). "
+        "Unset: the model's own limit.",
+    )
+    rerank_threads: int | None = Field(
+        default=None, ge=1, le=256,
+        description="local reranker: torch's intra-op threads, for the whole server process. "
+        "Unset: torch's default (one per core).",
     )
     llm_timeout_s: float = Field(
         default=30.0, gt=0, description="Timeout of one summary or rerank request."
