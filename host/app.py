@@ -94,6 +94,9 @@ def build_app(config: HostConfig) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.host, app.state.auth, app.state.limiter = host, auth, limiter
+        # LiteLLM takes seconds to import: do it now, not inside the first chat turn,
+        # where it would hold up the event loop and with it every other run's lease.
+        await anyio.to_thread.run_sync(model.prepare)
         async with store, anyio.create_task_group() as tasks:
             app.state.tasks = tasks
             app.state.wake = lambda tenant, run_id: tasks.start_soon(_resume, host, tenant, run_id)

@@ -76,6 +76,11 @@ class ModelClient:
             higher = escalate(higher)
         return higher
 
+    def prepare(self) -> None:
+        """Import LiteLLM and build the Router now (the host does this at start)."""
+        if self.configured:
+            self._get_router()
+
     def _get_router(self) -> Any:
         if self._router is None:
             litellm = _litellm()

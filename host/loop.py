@@ -23,7 +23,7 @@ from host import calls as tc
 from host.budgets import spent
 from host.events import Emit, RunEvent
 from host.llm import ModelReply, escalate
-from host.runs import PendingCall, RunState, Stopwatch
+from host.runs import LeaseLost, PendingCall, RunState, Stopwatch
 from host.services import HostServices
 from host.toolcalls import ToolCallRequest
 from host.tracing import tracer
@@ -62,7 +62,7 @@ Step = Answer | CallTools | Stopped
 @dataclass(frozen=True)
 class RunResult:
     run_id: str
-    status: str  # finished | paused | failed
+    status: str  # finished | paused | failed | handed_over
     answer: str
     approval_id: str | None = None
 
@@ -71,6 +71,11 @@ async def drive(state: RunState, host: HostServices, emit: Emit) -> RunResult:
     """Run until an answer, a pause for approval, or a spent budget (see the module docstring)."""
     try:
         return await _drive(state, host, emit)
+    except LeaseLost:  # this process stalled past its lease and another took the run over
+        logger.warning("run %s was taken over by another host process", state.run_id)
+        await emit(RunEvent(type="run_finished", run_id=state.run_id, data={
+            "status": "handed_over", "usage": state.usage.model_dump(), "cost": state.usage.cost}))
+        return RunResult(state.run_id, "handed_over", "")
     except Exception:  # our bug or a dead database: the user gets a reference, the log the rest
         reference = uuid.uuid4().hex[:12]
         logger.exception("run %s failed [reference %s]", state.run_id, reference)

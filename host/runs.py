@@ -84,6 +84,10 @@ def new_run_id() -> str:
     return str(uuid.uuid4())
 
 
+class LeaseLost(Exception):
+    """This process no longer holds the run: another claimed it after its lease ran out."""
+
+
 class RunStore:
     """Runs in the database; the runs this process holds are kept leased by `renew_leases`."""
 
@@ -114,6 +118,22 @@ class RunStore:
             self.held.pop(state.run_id, None)
         unsaved = self._unsaved.pop(state.run_id, [])
         async with self.store.tenant(state.tenant) as conn:
+            # Only the lease holder writes: a process whose lease expired (it stalled, and
+            # another process claimed the run) learns it here, and its writes roll back.
+            cursor = await conn.execute(
+                "UPDATE host_runs SET state = %s, status = %s, outcome = coalesce(%s, outcome), "
+                "usage = %s, pending_approval = %s, updated_at = now(), "
+                "lease_owner = CASE WHEN %s THEN NULL ELSE lease_owner END, "
+                "lease_until = CASE WHEN %s THEN NULL ELSE now() + make_interval(secs => %s) END "
+                "WHERE id = %s AND lease_owner = %s",
+                (Jsonb(state.model_dump(mode="json")), status, outcome,
+                 Jsonb(state.usage.model_dump(mode="json")),
+                 state.pending.approval_id if state.pending else None,
+                 release, release, lease_s or 0, state.run_id, self.owner),
+            )
+            if cursor.rowcount == 0:
+                self.held.pop(state.run_id, None)
+                raise LeaseLost(f"run {state.run_id} is held by another host process now")
             for kind, item in unsaved:
                 if kind == "audit":
                     await append_audit(conn, item)
@@ -122,17 +142,6 @@ class RunStore:
                     await conn.execute(
                         "INSERT INTO host_run_events (run_id, seq, kind, payload) "
                         "VALUES (%s, %s, %s, %s)", (state.run_id, seq, event_kind, Jsonb(payload)))
-            await conn.execute(
-                "UPDATE host_runs SET state = %s, status = %s, outcome = coalesce(%s, outcome), "
-                "usage = %s, pending_approval = %s, updated_at = now(), "
-                "lease_owner = CASE WHEN %s THEN NULL ELSE lease_owner END, "
-                "lease_until = CASE WHEN %s THEN NULL ELSE now() + make_interval(secs => %s) END "
-                "WHERE id = %s",
-                (Jsonb(state.model_dump(mode="json")), status, outcome,
-                 Jsonb(state.usage.model_dump(mode="json")),
-                 state.pending.approval_id if state.pending else None,
-                 release, release, lease_s or 0, state.run_id),
-            )
 
     async def claim(self, tenant: str, run_id: str, lease_s: float) -> RunState | None:
         """Take the lease of a paused run, or of a running one whose process stopped renewing it.

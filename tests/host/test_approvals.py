@@ -6,7 +6,7 @@ import anyio
 import psycopg
 import pytest
 
-from host.runs import RunStore
+from host.runs import LeaseLost, RunStore
 from tests.host.harness import policy_copy, running_host
 from tests.scripted_llm import Reply
 
@@ -135,3 +135,26 @@ async def test_two_processes_racing_to_resume_a_run_exactly_one_wins(settings, t
             for store in stores:
                 group.start_soon(claim, store)
         assert sorted(state is not None for state in claimed) == [False, True]
+
+
+async def test_a_process_whose_lease_was_taken_over_writes_nothing(settings, tokens, policies, database):
+    async with running_host(settings, policies, core_tools=CORE) as host:
+        _, run_id = await held_run(host, tokens)
+        slow, fast = (RunStore(host.services.runs.store, owner=name) for name in ("slow", "fast"))
+        state = await slow.claim("acme", run_id, lease_s=30)
+        assert state is not None
+        with psycopg.connect(database.admin_url, autocommit=True) as conn:  # "slow" stalls
+            conn.execute("UPDATE host_runs SET lease_until = now() - interval '1 second' "
+                         "WHERE id = %s", (run_id,))
+        assert await fast.claim("acme", run_id, lease_s=30) is not None
+        slow.record(state, "answer", {"text": "written by a process that lost the run"})
+        with pytest.raises(LeaseLost):
+            await slow.save(state, status="finished", outcome="answered")
+        assert run_id not in slow.held
+        with psycopg.connect(database.admin_url) as conn:
+            owner, status = conn.execute("SELECT lease_owner, status FROM host_runs WHERE id = %s",
+                                         (run_id,)).fetchone()
+            kinds = [kind for (kind,) in conn.execute(
+                "SELECT kind FROM host_run_events WHERE run_id = %s", (run_id,))]
+        assert (owner, status) == ("fast", "running")
+        assert "answer" not in kinds
