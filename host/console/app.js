@@ -136,7 +136,8 @@ function renderRun(item, run) {
   }
   for (const note of run.notes) children.push(el("p", "note", typeof note === "string" ? note : JSON.stringify(note)));
   if (run.error) children.push(errorBlock({ title: run.error.category, message: run.error.message, hint: run.error.hint }));
-  const status = run.status === "paused" ? "paused: waiting for an approver" : run.status;
+  const status = run.status === "paused" ? "paused: waiting for an approver"
+    : run.status === "handed_over" ? "continuing on another host process" : run.status;
   const meta = [status, run.resumed && "resumed after approval", run.runId && `run ${run.runId}`,
                 usageLine(run.usage, run.cost)].filter(Boolean);
   children.push(el("p", "meta", meta.join(" · ")));
@@ -184,10 +185,12 @@ async function ask(message) {
   run = interruptRun(run, "The connection to the host was lost before the run finished.");
   if (run.conversationId) setConversation(run.conversationId); // also when a proxy drops the header
   draw();
-  if (run.status === "paused" && run.runId) awaitDecision(run, (next) => { run = next; draw(); });
+  if (["paused", "handed_over"].includes(run.status) && run.runId) {
+    awaitDecision(run, (next) => { run = next; draw(); }); // its answer comes from the run record
+  }
 }
 
-/** A paused run resumes on the host once an approver decides; read its answer back. */
+/** A paused run resumes once an approver decides (a handed-over one goes on elsewhere); read its answer back. */
 function awaitDecision(run, update) {
   const signedInAs = token;
   const poll = async () => {

@@ -84,7 +84,7 @@ export function initialRun(message) {
     message,
     runId: null,
     conversationId: null,
-    status: "starting", // starting | running | paused | finished | failed
+    status: "starting", // starting | running | paused | handed_over | finished | failed
     answer: "",
     citations: [],
     notes: [],
@@ -150,7 +150,8 @@ export function reduceRun(state, sse) {
         notes: Array.isArray(data.notes) ? data.notes : [],
       };
     case "run_finished": {
-      const status = ["finished", "paused", "failed"].includes(data.status) ? data.status : "finished";
+      // handed_over: another host process took the run over; it finishes there.
+      const status = ["finished", "paused", "handed_over", "failed"].includes(data.status) ? data.status : "finished";
       const error = data.error_category
         ? { category: data.error_category, message: data.human_message || "The run failed.",
             hint: data.model_fix_hint || "" }
@@ -164,7 +165,7 @@ export function reduceRun(state, sse) {
 
 /** A run the stream left without a run_finished (connection lost) ends here. */
 export function interruptRun(state, message) {
-  if (["finished", "paused", "failed"].includes(state.status)) return state;
+  if (["finished", "paused", "handed_over", "failed"].includes(state.status)) return state;
   return { ...state, status: "failed",
            error: { category: "network", message, hint: "The run may still finish; ask again to see." } };
 }

@@ -99,6 +99,17 @@ test("a run that fails before it starts carries the error the host sent", () => 
     message: "The tenant's daily token budget is spent.", hint: "Wait." });
 });
 
+test("a run another host process took over is not finished here, and is not lost", () => {
+  const run = reduceRun(initialRun("q"), { event: "run_finished", data: JSON.stringify({
+    run_id: "r1", status: "handed_over", usage: { tool_calls: 0 }, cost: 0 }) });
+  assert.equal(run.status, "handed_over");
+  assert.equal(interruptRun(run, "connection closed"), run);
+  const done = applyRunRecord(run, { status: "finished", usage: { cost: 0 },
+    events: [{ kind: "answer", payload: { text: "Finished by the other process.", citations: [] } }] });
+  assert.equal(done.status, "finished");
+  assert.equal(done.answer, "Finished by the other process.");
+});
+
 test("data that is not JSON does not break the run", () => {
   const run = reduceRun(initialRun("q"), { event: "token", data: "not json" });
   assert.equal(run.answer, "");
