@@ -1,4 +1,4 @@
-"""A scratch database for a benchmark: created fresh, migrated, with its own keys, dropped after.
+"""A scratch database for a benchmark or an eval: created fresh, migrated, with its own keys, dropped after.
 
 Benchmarks run on the embedded PostgreSQL (or the server TESSERA_DATABASE_ADMIN_URL
 names) but never touch its data: each gets a database of its own name.

@@ -33,10 +33,9 @@ import anyio
 import ir_measures
 import psycopg
 from ir_measures import AP, RR, R, nDCG
-from psycopg import sql
-from pydantic import SecretStr
 from rank_bm25 import BM25Okapi
 
+from evals.bench.scratch import scratch_database as bench_scratch
 from evals.retrieval.datasets import Collection, load
 from mcp_servers.kb import models as m
 from mcp_servers.kb.service import KbService
@@ -47,8 +46,6 @@ from mcp_servers.kit.embeddings import build_embedder
 from mcp_servers.kit.store import Store
 from mcp_servers.kit.settings import Settings
 from mcp_servers.kit.spec import DataClass
-from mcp_servers.kit.store.migrate import migrate
-from tessera import runtime
 
 MEASURES = [nDCG @ 10, AP @ 100, R @ 100, RR @ 100]
 DEPTH = 100
@@ -207,24 +204,10 @@ def print_row(row: Row) -> None:
 @contextmanager
 def scratch_database(embedding_model: str) -> Iterator[tuple[Settings, str]]:
     """Settings for a new, migrated database (and its admin URL), dropped afterwards."""
-    base = runtime.with_database(runtime.load_settings())
-    admin_base = base.database_admin_url.get_secret_value()
-    name = f"tessera_eval_retrieval_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin_base, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    admin_url = runtime.with_dbname(admin_base, name)
-    settings = base.model_copy(update={
-        "database_url": SecretStr(runtime.with_dbname(base.require_database_url(), name)),
-        "database_admin_url": SecretStr(admin_url),
-        "embedding_model": embedding_model,
-        "database_statement_timeout_ms": 60_000,
-    })
-    try:
-        migrate(admin_url, runtime.migration_sets())
-        yield settings, admin_url
-    finally:
-        with psycopg.connect(admin_base, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    with bench_scratch(f"tessera_eval_retrieval_{uuid.uuid4().hex[:8]}") as scratch:
+        settings = scratch.model_copy(update={"embedding_model": embedding_model,
+                                              "database_statement_timeout_ms": 60_000})
+        yield settings, scratch.database_admin_url.get_secret_value()
 
 
 def main() -> None:
