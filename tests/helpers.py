@@ -27,7 +27,10 @@ async def serving(app: Any, *, port: int | None = None) -> AsyncIterator[str]:
     """Run an ASGI app with uvicorn on a free loopback port; yield its base URL."""
     port = port or free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        # A handler still busy at the end (a reply scripted never to arrive) is cut off
+        # after a few seconds instead of holding the test until it is done.
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
+                       timeout_graceful_shutdown=3)
     )
     async with anyio.create_task_group() as group:
         group.start_soon(server.serve)
