@@ -38,7 +38,8 @@ class HostSettings(BaseSettings):
     )
     llm_model: str = Field(
         default="openai/default",
-        description="The standard tier's model, as LiteLLM names it (openai/<served model name>).",
+        description="The standard tier's model, as LiteLLM names it: hosted_vllm/<served model name> "
+        "for vLLM, openai/<served model name> for other OpenAI-compatible servers.",
     )
     llm_fast_model: str | None = Field(
         default=None, description="The fast tier's model (unset: the standard model)."

@@ -99,7 +99,7 @@ async def running_host(settings: Settings, policy_dir: Path, *, llm: ScriptedLLM
         *endpoints,
     ]
     async with serving(llm.app) as llm_url:
-        options: dict[str, Any] = {"llm_api_base": f"{llm_url}/v1", "llm_model": "openai/scripted"}
+        options: dict[str, Any] = {"llm_api_base": f"{llm_url}/v1", "llm_model": "hosted_vllm/scripted"}
         config = HostConfig(
             settings=settings,
             host_settings=HostSettings(_env_file=None, **(options if model else {}), **host_settings),
