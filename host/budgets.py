@@ -8,6 +8,8 @@ against it first and charged after.
 
 from __future__ import annotations
 
+from psycopg import AsyncConnection
+
 from host.runs import Limits, RunState
 from host.settings import HostSettings
 from mcp_servers.kit.errors import BudgetExceeded
@@ -66,16 +68,17 @@ class TenantUsage:
                 f"The tenant has used its {tokens_per_day} model tokens for today.",
                 model_fix_hint="Stop; the daily budget resets at midnight (UTC).")
 
-    async def charge(self, tenant: str, *, tokens: int = 0, cost: float = 0.0,
+    @staticmethod
+    async def charge(conn: AsyncConnection, *, tokens: int = 0, cost: float = 0.0,
                      tool_calls: int = 0) -> int:
-        """Add to the tenant's usage today; return its tokens today, all processes counted."""
-        async with self.store.tenant(tenant) as conn:
-            cursor = await conn.execute(
-                "INSERT INTO host_tenant_usage (day, tokens, cost, tool_calls) "
-                "VALUES (current_date, %s, %s, %s) ON CONFLICT (tenant_id, day) DO UPDATE SET "
-                "tokens = host_tenant_usage.tokens + excluded.tokens, "
-                "cost = host_tenant_usage.cost + excluded.cost, "
-                "tool_calls = host_tenant_usage.tool_calls + excluded.tool_calls RETURNING tokens",
-                (tokens, cost, tool_calls))
-            row = await cursor.fetchone()
+        """Add to the tenant's usage today (`conn` is scoped to the tenant); return its tokens
+        today, all processes counted. The host charges with the run's save (`RunStore.on_save`)."""
+        cursor = await conn.execute(
+            "INSERT INTO host_tenant_usage (day, tokens, cost, tool_calls) "
+            "VALUES (current_date, %s, %s, %s) ON CONFLICT (tenant_id, day) DO UPDATE SET "
+            "tokens = host_tenant_usage.tokens + excluded.tokens, "
+            "cost = host_tenant_usage.cost + excluded.cost, "
+            "tool_calls = host_tenant_usage.tool_calls + excluded.tool_calls RETURNING tokens",
+            (tokens, cost, tool_calls))
+        row = await cursor.fetchone()
         return int(row[0])

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from psycopg import AsyncConnection
+
 from host.llm import ModelClient
 from mcp_servers.kit.errors import Forbidden, TesseraError
 from mcp_servers.kit.store.pool import Store
@@ -32,7 +34,11 @@ class ConversationStore:
         self.model = model
         self.keep = keep
 
-    async def open(self, tenant: str, user: str, conversation_id: str) -> History:
+    async def open(self, tenant: str, user: str, conversation_id: str, message: str) -> History:
+        """The conversation so far (created on first use), with the user's new message added.
+
+        One transaction: the history returned is what came before `message`.
+        """
         async with self.store.tenant(tenant) as conn:
             await conn.execute(
                 "INSERT INTO host_conversations (id, user_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
@@ -48,16 +54,18 @@ class ConversationStore:
                 "SELECT role, content FROM host_messages WHERE conversation_id = %s AND seq > %s "
                 "ORDER BY seq", (conversation_id, through))
             messages = [{"role": role, "content": content} for role, content in await cursor.fetchall()]
+            await self.add_message(conn, conversation_id, "user", message)
         return History(summary=summary, messages=messages)
 
-    async def append(self, tenant: str, conversation_id: str, role: str, content: str,
-                     run_id: str | None = None) -> None:
-        async with self.store.tenant(tenant) as conn:
-            await conn.execute(
-                "INSERT INTO host_messages (conversation_id, seq, role, content, run_id) "
-                "SELECT %s, coalesce(max(seq), 0) + 1, %s, %s, %s FROM host_messages "
-                "WHERE conversation_id = %s",
-                (conversation_id, role, content, run_id, conversation_id))
+    @staticmethod
+    async def add_message(conn: AsyncConnection, conversation_id: str, role: str, content: str,
+                          run_id: str | None = None) -> None:
+        """Add a message at the conversation's end (`conn` is scoped to its tenant)."""
+        await conn.execute(
+            "INSERT INTO host_messages (conversation_id, seq, role, content, run_id) "
+            "SELECT %s, coalesce(max(seq), 0) + 1, %s, %s, %s FROM host_messages "
+            "WHERE conversation_id = %s",
+            (conversation_id, role, content, run_id, conversation_id))
 
     async def compact(self, tenant: str, conversation_id: str) -> None:
         """Fold the oldest messages into the summary once there are more than `keep`."""

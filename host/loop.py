@@ -206,8 +206,7 @@ async def account(state: RunState, host: HostServices, reply: ModelReply) -> Non
     state.usage.tokens_in += reply.tokens_in
     state.usage.tokens_out += reply.tokens_out
     state.usage.cost += reply.cost
-    state.tenant_tokens_today = await host.usage.charge(
-        state.tenant, tokens=reply.tokens_in + reply.tokens_out, cost=reply.cost)
+    host.charge(state, tokens=reply.tokens_in + reply.tokens_out, cost=reply.cost)
     await host.record(state, "model_call", {"model": reply.model, "tier": reply.tier,
                                             "tokens_in": reply.tokens_in, "tokens_out": reply.tokens_out,
                                             "tool_calls": [c.name for c in reply.tool_calls],
@@ -339,8 +338,9 @@ async def finish(state: RunState, host: HostServices, emit: Emit, *, answer: str
     state.messages = host.redact(state, state.messages)  # a finished run keeps no raw PII
     await host.record(state, "answer", {"text": host.redact(state, answer), "stopped": stopped,
                                         "citations": citations})
+    host.answered(state, answer or "")
     await host.runs.save(state, status=status, outcome=stopped or "answered")
-    await host.answered(state, answer or "")
+    await host.fold_history(state)
     await emit(RunEvent(type="run_finished", run_id=state.run_id, data={
         "status": status, "usage": state.usage.model_dump(), "cost": state.usage.cost}))
     return RunResult(state.run_id, status, answer or "")

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel, Field
 
@@ -95,8 +97,9 @@ class RunStore:
         self.store = store
         self.owner = owner or f"host-{uuid.uuid4().hex[:8]}"
         self.held: dict[str, str] = {}  # run id -> tenant, while this process drives the run
-        # Events and audit entries wait here and are written with the next save, in its
-        # transaction: one round trip per step instead of one per event.
+        # Events, audit entries and other writes of a step (the tenant's usage, the answer
+        # in the conversation) wait here and go with the next save, in its transaction:
+        # one transaction per step instead of one per write.
         self._unsaved: dict[str, list[tuple[str, Any]]] = {}
 
     async def create(self, state: RunState, *, model: str, prompt_hash: str,
@@ -118,8 +121,12 @@ class RunStore:
             self.held.pop(state.run_id, None)
         unsaved = self._unsaved.pop(state.run_id, [])
         async with self.store.tenant(state.tenant) as conn:
-            # Only the lease holder writes: a process whose lease expired (it stalled, and
-            # another process claimed the run) learns it here, and its writes roll back.
+            for kind, item in unsaved:  # first: they may change the state being saved
+                if kind == "spent":
+                    await item(conn)
+            # Only the lease holder writes the run: a process whose lease expired (it
+            # stalled, and another process claimed the run) learns it here. What it
+            # spent is still counted; nothing else of its step is written.
             cursor = await conn.execute(
                 "UPDATE host_runs SET state = %s, status = %s, outcome = coalesce(%s, outcome), "
                 "usage = %s, pending_approval = %s, updated_at = now(), "
@@ -131,17 +138,20 @@ class RunStore:
                  state.pending.approval_id if state.pending else None,
                  release, release, lease_s or 0, state.run_id, self.owner),
             )
-            if cursor.rowcount == 0:
-                self.held.pop(state.run_id, None)
-                raise LeaseLost(f"run {state.run_id} is held by another host process now")
-            for kind, item in unsaved:
+            lost = cursor.rowcount == 0
+            for kind, item in [] if lost else unsaved:
                 if kind == "audit":
                     await append_audit(conn, item)
-                else:
+                elif kind == "write":
+                    await item(conn)
+                elif kind == "event":
                     seq, event_kind, payload = item
                     await conn.execute(
                         "INSERT INTO host_run_events (run_id, seq, kind, payload) "
                         "VALUES (%s, %s, %s, %s)", (state.run_id, seq, event_kind, Jsonb(payload)))
+        if lost:
+            self.held.pop(state.run_id, None)
+            raise LeaseLost(f"run {state.run_id} is held by another host process now")
 
     async def claim(self, tenant: str, run_id: str, lease_s: float) -> RunState | None:
         """Take the lease of a paused run, or of a running one whose process stopped renewing it.
@@ -201,6 +211,15 @@ class RunStore:
     def audit(self, state: RunState, event: AuditEvent) -> None:
         """Add an entry to the tenant's audit log; written by the next `save`, in its transaction."""
         self._unsaved.setdefault(state.run_id, []).append(("audit", event))
+
+    def on_save(self, state: RunState, write: Callable[[AsyncConnection], Awaitable[None]], *,
+                spent: bool = False) -> None:
+        """Run `write` in the next `save`'s transaction, if this process still holds the run.
+
+        `spent=True`: a charge for what the step used, run before the run itself is
+        written and committed even when the lease was lost (what was spent was spent).
+        """
+        self._unsaved.setdefault(state.run_id, []).append(("spent" if spent else "write", write))
 
     async def pending_work(self) -> list[tuple[str, str]]:
         """(tenant, run id) of runs to resume: approval decided or expired, or process gone."""

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from psycopg import AsyncConnection
 from pydantic import ValidationError
 
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
@@ -205,13 +206,34 @@ class HostServices:
                                           target=f"run:{state.run_id}",
                                           details={**details, "policy": decision.policy_digest}))
 
-    async def answered(self, state: RunState, text: str) -> None:
-        """Keep the final answer in the conversation, and fold old messages into its summary."""
-        if state.conversation_id:
-            await self.conversations.append(state.tenant, state.conversation_id, "assistant",
-                                            self.redact(state, text), run_id=state.run_id)
-            if state.history_length + 2 > self.conversations.keep:  # only then is there work
-                await self.conversations.compact(state.tenant, state.conversation_id)
+    def charge(self, state: RunState, *, tokens: int, cost: float) -> None:
+        """Add a model call to the tenant's usage today, in the step's save (`RunStore.on_save`).
+
+        Until then the run counts the tokens itself, so its next check sees them.
+        """
+        if state.tenant_tokens_today is not None:
+            state.tenant_tokens_today += tokens
+
+        async def write(conn: AsyncConnection) -> None:
+            state.tenant_tokens_today = await TenantUsage.charge(conn, tokens=tokens, cost=cost)
+
+        self.runs.on_save(state, write, spent=True)
+
+    def answered(self, state: RunState, text: str) -> None:
+        """The final answer joins the conversation, in the run's last save."""
+        if not state.conversation_id:
+            return
+        conversation, redacted = state.conversation_id, self.redact(state, text)
+
+        async def write(conn: AsyncConnection) -> None:
+            await ConversationStore.add_message(conn, conversation, "assistant", redacted, state.run_id)
+
+        self.runs.on_save(state, write)
+
+    async def fold_history(self, state: RunState) -> None:
+        """Fold the conversation's oldest messages into its summary once it has grown past the limit."""
+        if state.conversation_id and state.history_length + 2 > self.conversations.keep:
+            await self.conversations.compact(state.tenant, state.conversation_id)
 
     async def record(self, state: RunState, kind: str, payload: dict[str, Any]) -> None:
         self.runs.record(state, kind, self.redact(state, payload))

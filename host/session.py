@@ -37,10 +37,9 @@ def prompt_hash(system: str, tools: list[dict[str, Any]]) -> str:
 
 async def start_run(host: HostServices, who: Principal, conversation_id: str, text: str,
                     emit: Emit) -> RunResult:
-    history = await host.conversations.open(who.tenant, who.user, conversation_id)
     # What is kept is redacted by the tenant's PII patterns; this turn still sees the words as typed.
-    await host.conversations.append(who.tenant, conversation_id, "user",
-                                    host.policy().redactor(who.tenant).redact(text))
+    history = await host.conversations.open(who.tenant, who.user, conversation_id,
+                                            host.policy().redactor(who.tenant).redact(text))
     system = SYSTEM_PROMPT.format(tenant=who.tenant, today=dt.date.today().isoformat())
     messages: list[dict[str, Any]] = [{"role": "system", "content": system}]
     if history.summary:

@@ -6,6 +6,7 @@ import anyio
 import psycopg
 import pytest
 
+from host.budgets import TenantUsage
 from host.runs import LeaseLost, RunStore
 from tests.host.harness import policy_copy, running_host
 from tests.scripted_llm import Reply
@@ -148,6 +149,10 @@ async def test_a_process_whose_lease_was_taken_over_writes_nothing(settings, tok
                          "WHERE id = %s", (run_id,))
         assert await fast.claim("acme", run_id, lease_s=30) is not None
         slow.record(state, "answer", {"text": "written by a process that lost the run"})
+        # what its last step spent is still charged; its other writes are not made
+        slow.on_save(state, lambda conn: TenantUsage.charge(conn, tokens=123), spent=True)
+        slow.on_save(state, lambda conn: TenantUsage.charge(conn, tokens=100_000))
+        before = tokens_today(database)
         with pytest.raises(LeaseLost):
             await slow.save(state, status="finished", outcome="answered")
         assert run_id not in slow.held
@@ -158,3 +163,10 @@ async def test_a_process_whose_lease_was_taken_over_writes_nothing(settings, tok
                 "SELECT kind FROM host_run_events WHERE run_id = %s", (run_id,))]
         assert (owner, status) == ("fast", "running")
         assert "answer" not in kinds
+        assert tokens_today(database) == before + 123
+
+
+def tokens_today(database) -> int:
+    with psycopg.connect(database.admin_url) as conn:
+        return conn.execute("SELECT coalesce(sum(tokens), 0) FROM host_tenant_usage "
+                            "WHERE tenant_id = 'acme' AND day = current_date").fetchone()[0]
