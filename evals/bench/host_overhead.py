@@ -1,28 +1,34 @@
 """Benchmark: what the host adds to a run, alone and under 200 concurrent chat sessions.
 
 Run:  .venv/bin/python -m evals.bench.host_overhead [--runs 50] [--concurrent 200]
-          [--model-latency-ms 0] [--jitter 0] [--duration-s 0] [--workers 1]
+          [--model-latency-ms 0] [--jitter 0] [--token-ms 0] [--answer-tokens 40]
+          [--provider hosted_vllm] [--duration-s 0] [--workers 1]
 
 A real `tessera host` (the memory server spawned in its bubblewrap sandbox, the
 shipped policies, a scratch database `tessera_bench_host`; --workers N processes)
 is driven over HTTP + SSE by this process, against an OpenAI-compatible model
 served here on loopback. Each chat run is one tool-calling turn (the model asks
-for `memory.recall`) and one answer turn. Host overhead = the run as the client
-sees it, minus the tool's own time (the host's tool_call_finished events) and
-minus the model's own time (the model server records how long it waited for each
-run), so it counts HTTP, auth, rate limits, policy, budgets, the database writes
-of the run record, LiteLLM and MCP framing, and any wait for the CPU.
+for `memory.recall`) and one answer turn. The model streams like vLLM: a chunk per
+token, the tool call's arguments in pieces of a few characters, the answer in
+--answer-tokens chunks, after --model-latency-ms to its first token and
+--token-ms between tokens. Host overhead = the run as the client sees it, minus
+the tool's own time (the host's tool_call_finished events) and minus the model's
+own time (the model server records how long each of its replies took), so it
+counts HTTP, auth, rate limits, policy, budgets, the database writes of the run
+record, LiteLLM and MCP framing, and any wait for the CPU.
 
 Phases: `--runs` runs one at a time; then `--concurrent` sessions at once, either
 one run each started at the same instant (the default: with a zero-latency model a
 throughput test), or with --duration-s turn after turn for that long, started
 spread out (sustained load: `concurrent` runs in flight all the time). A model
-that takes as long as a real one (--model-latency-ms 2000 --jitter 0.5) shows what
-the host adds while it holds that many sessions. Also printed: the host's CPU
-time per turn (all its worker processes, not the sandboxed servers), which load
-from other programs disturbs far less than wall time. Figures are p50 / p95 in
-milliseconds. BENCH_HOST_PREFIX='py-spy record -f speedscope -o host.json --'
-profiles a one-worker host.
+that takes as long as a real one (--model-latency-ms 500 --jitter 0.5
+--token-ms 40) shows what the host adds while it holds that many sessions. Also
+printed: the host's CPU time per turn (all its worker processes, not the
+sandboxed servers), which load from other programs disturbs far less than wall
+time. Figures are p50 / p95 in milliseconds. `python -m evals.bench.model_client`
+shows what the model client (LiteLLM) costs per call and per streamed token.
+BENCH_HOST_PREFIX='py-spy record -f speedscope -o host.json --' profiles a
+one-worker host.
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ import subprocess
 import sys
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import anyio
@@ -55,43 +61,85 @@ from mcp_servers.kit.settings import Settings
 BENCH_DB = "tessera_bench_host"
 
 
-def model_app(latency_s: float = 0.0, jitter: float = 0.0,
-              slept: dict[str, float] | None = None) -> Starlette:
-    """A model that takes `latency_s` (± `jitter` of it) per turn: a recall, then an answer.
+@dataclass(frozen=True)
+class ModelShape:
+    """How the stub model answers: like a real endpoint, one chunk per token."""
 
-    How long it took for each run goes to `slept`, keyed by the run's tag (the "[...]"
-    the question ends with), so the bench subtracts the model's real time.
+    latency_s: float = 0.0  # until its first token (± jitter of it)
+    jitter: float = 0.0
+    token_s: float = 0.0  # between tokens
+    answer_tokens: int = 40  # the answer turn's length; a tool call streams its arguments
+    # in ARGUMENT_TOKEN_CHARS pieces, as vLLM's tool parsers do
+
+
+ARGUMENT_TOKEN_CHARS = 4
+
+
+@dataclass
+class ModelLog:
+    """What the stub model saw of each run, keyed by the run's tag (the "[...]" its question ends with).
+
+    `model_ms`: its own time (request to last chunk, sleeps and delays included), which
+    the bench subtracts. `turn_gap_ms`: from the tool call's last chunk to the next
+    request, the host's part of the tool-calling turn (with the tool's time in it).
     """
 
+    model_ms: dict[str, float] = field(default_factory=dict)
+    call_ended: dict[str, float] = field(default_factory=dict)
+    turn_gap_ms: dict[str, float] = field(default_factory=dict)
+
+    def take(self, tag: str) -> tuple[float, float | None]:
+        self.call_ended.pop(tag, None)
+        return self.model_ms.pop(tag, 0.0), self.turn_gap_ms.pop(tag, None)
+
+
+def model_app(shape: ModelShape, log: ModelLog | None = None) -> Starlette:
+    """A model that asks for `memory.recall`, then answers, streaming a chunk per token (see `ModelLog`)."""
+
     async def chat(request: Request) -> StreamingResponse:
+        began = time.perf_counter()
         body = await request.json()
-        pause = latency_s * random.uniform(1 - jitter, 1 + jitter)
-        if pause:
-            await anyio.sleep(pause)
-        if slept is not None:
-            question = next(m["content"] for m in body["messages"] if m["role"] == "user")
-            tag = question.rsplit("[", 1)[-1].rstrip("]")
-            slept[tag] = slept.get(tag, 0.0) + pause * 1000
+        question = next(m["content"] for m in body["messages"] if m["role"] == "user")
+        tag = question.rsplit("[", 1)[-1].rstrip("]")
         last = body["messages"][-1]
+        if log is not None and tag in log.call_ended:
+            log.turn_gap_ms[tag] = (began - log.call_ended.pop(tag)) * 1000
         base = {"id": "b", "created": 0, "model": body["model"], "object": "chat.completion.chunk"}
 
         def chunk(delta: dict, finish: str | None = None) -> str:
             return "data: " + json.dumps({**base, "choices": [
                 {"index": 0, "delta": delta, "finish_reason": finish}]}) + "\n\n"
 
-        def events():
+        def deltas() -> list[dict]:
             if last["role"] == "user":
-                call = {"index": 0, "id": f"c{uuid.uuid4().hex[:8]}", "type": "function",
-                        "function": {"name": "memory__recall",
-                                     "arguments": json.dumps({"query": last["content"][:100]})}}
-                yield chunk({"role": "assistant", "tool_calls": [call]})
-                yield chunk({}, "tool_calls")
-            else:
-                yield chunk({"role": "assistant", "content": "Here is what I found."})
-                yield chunk({}, "stop")
-            usage = {"prompt_tokens": 200, "completion_tokens": 10, "total_tokens": 210}
+                arguments = json.dumps({"query": last["content"][:100]})
+                pieces = [arguments[i:i + ARGUMENT_TOKEN_CHARS]
+                          for i in range(0, len(arguments), ARGUMENT_TOKEN_CHARS)]
+                head = {"index": 0, "id": f"c{uuid.uuid4().hex[:8]}", "type": "function",
+                        "function": {"name": "memory__recall", "arguments": ""}}
+                return [{"role": "assistant", "tool_calls": [head]}, *(
+                    {"tool_calls": [{"index": 0, "function": {"arguments": piece}}]} for piece in pieces)]
+            words = [f" w{i}" for i in range(max(1, shape.answer_tokens))]
+            return [{"role": "assistant", "content": "Found:"}, *({"content": w} for w in words)]
+
+        async def events():
+            pause = shape.latency_s * random.uniform(1 - shape.jitter, 1 + shape.jitter)
+            if pause:
+                await anyio.sleep(pause)
+            stream = deltas()
+            for index, delta in enumerate(stream):
+                if index and shape.token_s:
+                    await anyio.sleep(shape.token_s)
+                yield chunk(delta)
+            yield chunk({}, "tool_calls" if last["role"] == "user" else "stop")
+            usage = {"prompt_tokens": 200, "completion_tokens": len(stream), "total_tokens": 200 + len(stream)}
             yield "data: " + json.dumps({**base, "choices": [], "usage": usage}) + "\n\n"
             yield "data: [DONE]\n\n"
+            if log is not None:
+                ended = time.perf_counter()
+                log.model_ms[tag] = log.model_ms.get(tag, 0.0) + (ended - began) * 1000
+                if last["role"] == "user":
+                    log.call_ended[tag] = ended
 
         return StreamingResponse(events(), media_type="text/event-stream")
 
@@ -144,9 +192,17 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def one_turn(client: httpx.AsyncClient, base: str, token: str,
-                   slept: dict[str, float]) -> tuple[float, float]:
-    """(whole run, tool + model time) in ms, as the client, the host's events and the model tell."""
+@dataclass(frozen=True)
+class Sample:
+    """One run, in ms: as the client saw it, the tool's and the model's time, the host's turn gap."""
+
+    total: float
+    elsewhere: float  # tool + model
+    turn_gap: float  # the host's part of the tool-calling turn, the tool's time taken out
+
+
+async def one_turn(client: httpx.AsyncClient, base: str, token: str, log: ModelLog) -> Sample:
+    """One chat run, timed by the client, the host's events and the model (see `Sample`)."""
     tag = uuid.uuid4().hex[:12]
     started = time.perf_counter()
     tool_ms, status = 0.0, None
@@ -167,15 +223,19 @@ async def one_turn(client: httpx.AsyncClient, base: str, token: str,
                     status = data["status"]
     if status != "finished":
         raise RuntimeError(f"run ended {status}")
-    return (time.perf_counter() - started) * 1000, tool_ms + slept.pop(tag, 0.0)
+    model_ms, gap_ms = log.take(tag)
+    if gap_ms is None:
+        raise RuntimeError("the model saw no second turn")
+    return Sample(total=(time.perf_counter() - started) * 1000, elsewhere=tool_ms + model_ms,
+                  turn_gap=gap_ms - tool_ms)
 
 
 @dataclass(frozen=True)
 class Load:
     runs: int  # sequential runs
     concurrent: int  # sessions open at once
-    latency_ms: float  # the model's time per turn
-    jitter: float  # ± this fraction of it, at random
+    model: ModelShape  # how the model answers
+    provider: str  # LiteLLM's provider prefix for the endpoint
     duration_s: float  # > 0: each session runs turn after turn this long (sustained load)
     workers: int  # host worker processes
 
@@ -183,10 +243,10 @@ class Load:
 async def bench(settings: Settings, load: Load) -> None:
     signer = ContextSigner(load_signing_key(settings.signing_key_path), issuer="tessera-host",
                            ttl_s=3600)
-    slept: dict[str, float] = {}
+    log = ModelLog()
     model_port, host_port = free_port(), free_port()
     model_server = uvicorn.Server(uvicorn.Config(
-        model_app(load.latency_ms / 1000, load.jitter, slept), host="127.0.0.1", port=model_port,
+        model_app(load.model, log), host="127.0.0.1", port=model_port,
         log_level="warning"))
     env = {**os.environ, "TESSERA_DATABASE_URL": settings.require_database_url(),
            "TESSERA_DATABASE_ADMIN_URL": settings.database_admin_url.get_secret_value(),
@@ -194,7 +254,7 @@ async def bench(settings: Settings, load: Load) -> None:
            "TESSERA_CONTEXT_SIGNING_KEY_FILE": str(settings.signing_key_path),
            "TESSERA_CONTEXT_VERIFICATION_KEYS_FILE": str(settings.verification_keys_path),
            "TESSERA_HOST_LLM_API_BASE": f"http://127.0.0.1:{model_port}/v1",
-           "TESSERA_HOST_LLM_MODEL": "openai/bench", "TESSERA_HOST_SERVERS": '["memory"]',
+           "TESSERA_HOST_LLM_MODEL": f"{load.provider}/bench", "TESSERA_HOST_SERVERS": '["memory"]',
            "TESSERA_HOST_RATE_LIMIT_PER_MINUTE": "100000", "TESSERA_LOG_LEVEL": "WARNING"}
     prefix = os.environ.get("BENCH_HOST_PREFIX", "").split()  # e.g. a profiler
     host = subprocess.Popen([*prefix, sys.executable, "-m", "tessera", "host", "--port", str(host_port),
@@ -218,14 +278,14 @@ async def bench(settings: Settings, load: Load) -> None:
                         except httpx.HTTPError:
                             pass
                         await anyio.sleep(0.3)
-                await one_turn(client, base, token("warmup@acme.example"), slept)
+                await one_turn(client, base, token("warmup@acme.example"), log)
                 cpu = cpu_seconds(host.pid)
-                sequential = [await one_turn(client, base, token(f"seq{i}@acme.example"), slept)
+                sequential = [await one_turn(client, base, token(f"seq{i}@acme.example"), log)
                               for i in range(load.runs)]
                 report("sequential runs", sequential, load)
                 print(f"  host CPU per turn    {(cpu_seconds(host.pid) - cpu) * 1000 / (2 * load.runs):.1f} ms")
                 if load.concurrent:
-                    await concurrent_phase(client, base, token, slept, load, host.pid)
+                    await concurrent_phase(client, base, token, log, load, host.pid)
             model_server.should_exit = True
     finally:
         os.killpg(host.pid, signal.SIGTERM)
@@ -235,7 +295,7 @@ async def bench(settings: Settings, load: Load) -> None:
             os.killpg(host.pid, signal.SIGKILL)
 
 
-async def concurrent_phase(client: httpx.AsyncClient, base: str, token, slept: dict[str, float],
+async def concurrent_phase(client: httpx.AsyncClient, base: str, token, log: ModelLog,
                            load: Load, host_pid: int) -> None:
     """`load.concurrent` sessions at once: one run each, or turn after turn for `duration_s`.
 
@@ -243,7 +303,7 @@ async def concurrent_phase(client: httpx.AsyncClient, base: str, token, slept: d
     all ask at the same instant; runs that start in the first fifth of the duration
     warm the host up and are not counted.
     """
-    results: list[tuple[float, float]] = []
+    results: list[Sample] = []
     started, cpu = time.perf_counter(), cpu_seconds(host_pid)
     deadline = started + load.duration_s
     counted_from = started + load.duration_s / 5
@@ -252,12 +312,12 @@ async def concurrent_phase(client: httpx.AsyncClient, base: str, token, slept: d
     async def session(index: int) -> None:
         user = token(f"c{index}@acme.example")
         if not load.duration_s:
-            results.append(await one_turn(client, base, user, slept))
+            results.append(await one_turn(client, base, user, log))
             return
-        await anyio.sleep(random.uniform(0, 2 * load.latency_ms / 1000))
+        await anyio.sleep(random.uniform(0, 2 * load.model.latency_s))
         while time.perf_counter() < deadline:
             begun = time.perf_counter()
-            sample = await one_turn(client, base, user, slept)
+            sample = await one_turn(client, base, user, log)
             if begun >= counted_from:
                 results.append(sample)
 
@@ -282,15 +342,20 @@ async def concurrent_phase(client: httpx.AsyncClient, base: str, token, slept: d
     print(f"  host CPU per turn    {(cpu_seconds(host_pid) - cpu) * 1000 / (2 * len(results)):.1f} ms")
 
 
-def report(label: str, samples: list[tuple[float, float]], load: Load) -> None:
-    totals = [total for total, _ in samples]
-    overhead = [total - elsewhere for total, elsewhere in samples]
+def report(label: str, samples: list[Sample], load: Load) -> None:
+    totals = [sample.total for sample in samples]
+    overhead = [sample.total - sample.elsewhere for sample in samples]
+    gaps = [sample.turn_gap for sample in samples]
     per_turn = [value / 2 for value in overhead]  # a tool-calling turn and an answer turn
-    print(f"{label} (n={len(samples)}, model {load.latency_ms:g} ms ± {load.jitter:.0%} per turn, "
+    m = load.model
+    print(f"{label} (n={len(samples)}, {load.provider}/ model: first token {m.latency_s * 1000:g} ms "
+          f"± {m.jitter:.0%}, then {m.token_s * 1000:g} ms per token, {m.answer_tokens}-token answers; "
           f"{load.workers} host worker{'s' if load.workers > 1 else ''}):")
     print(f"  whole run            p50 {statistics.median(totals):7.1f} ms   p95 {percentile(totals, .95):7.1f} ms")
     print(f"  host overhead / run  p50 {statistics.median(overhead):7.1f} ms   p95 {percentile(overhead, .95):7.1f} ms")
     print(f"  host overhead / turn p50 {statistics.median(per_turn):7.1f} ms   p95 {percentile(per_turn, .95):7.1f} ms")
+    print(f"  tool-calling turn gap p50 {statistics.median(gaps):6.1f} ms   p95 {percentile(gaps, .95):7.1f} ms"
+          "   (tool call's last chunk to the next model request, tool time out)")
 
 
 def main() -> None:
@@ -299,15 +364,23 @@ def main() -> None:
     parser.add_argument("--concurrent", type=int, default=200, help="concurrent sessions (default 200)")
     parser.add_argument("--workers", type=int, default=1, help="host worker processes (default 1)")
     parser.add_argument("--model-latency-ms", type=float, default=0.0,
-                        help="how long the model takes per turn (default 0)")
+                        help="the model's time to its first token in each turn (default 0)")
     parser.add_argument("--jitter", type=float, default=0.0,
-                        help="the model's time varies by ± this fraction (default 0)")
+                        help="that time varies by ± this fraction (default 0)")
+    parser.add_argument("--token-ms", type=float, default=0.0,
+                        help="the model's time between tokens (default 0)")
+    parser.add_argument("--answer-tokens", type=int, default=40,
+                        help="tokens in the answer, a chunk each (default 40)")
+    parser.add_argument("--provider", default="hosted_vllm",
+                        help="LiteLLM provider prefix: hosted_vllm (vLLM, default) or openai")
     parser.add_argument("--duration-s", type=float, default=0.0,
                         help="sustained load: sessions run turn after turn this long (default: "
                         "one run each)")
     args = parser.parse_args()
-    load = Load(runs=args.runs, concurrent=args.concurrent, latency_ms=args.model_latency_ms,
-                jitter=args.jitter, duration_s=args.duration_s, workers=args.workers)
+    model = ModelShape(latency_s=args.model_latency_ms / 1000, jitter=args.jitter,
+                       token_s=args.token_ms / 1000, answer_tokens=args.answer_tokens)
+    load = Load(runs=args.runs, concurrent=args.concurrent, model=model, provider=args.provider,
+                duration_s=args.duration_s, workers=args.workers)
     with scratch_database(BENCH_DB) as settings:
         anyio.run(bench, settings, load)
 
