@@ -76,7 +76,11 @@ async def drive(state: RunState, host: HostServices, emit: Emit) -> RunResult:
         await emit(RunEvent(type="run_finished", run_id=state.run_id, data={
             "status": "handed_over", "usage": state.usage.model_dump(), "cost": state.usage.cost}))
         return RunResult(state.run_id, "handed_over", "")
-    except Exception:  # our bug or a dead database: the user gets a reference, the log the rest
+    except TesseraError as error:  # a part the run needs failed: the database timed out, ...
+        logger.warning("run %s stopped: %s", state.run_id, error.human_message)
+        host.runs.held.pop(state.run_id, None)
+        return await finish(state, host, emit, stopped=f"a service it needs failed ({error.human_message})")
+    except Exception:  # our bug: the user gets a reference, the log the rest
         reference = uuid.uuid4().hex[:12]
         logger.exception("run %s failed [reference %s]", state.run_id, reference)
         host.runs.held.pop(state.run_id, None)

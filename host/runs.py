@@ -120,10 +120,21 @@ class RunStore:
         if release:
             self.held.pop(state.run_id, None)
         unsaved = self._unsaved.pop(state.run_id, [])
+        try:
+            lost = await self._write(state, unsaved, status=status, outcome=outcome,
+                                     release=release, lease_s=lease_s)
+        except BaseException:  # the database failed: what was spent is charged by the next save
+            spent = [item for item in unsaved if item[0] == "spent"]
+            self._unsaved.setdefault(state.run_id, [])[:0] = spent
+            raise
+        if lost:
+            self.held.pop(state.run_id, None)
+            raise LeaseLost(f"run {state.run_id} is held by another host process now")
+
+    async def _write(self, state: RunState, unsaved: list[tuple[str, Any]], *, status: str,
+                     outcome: str | None, release: bool, lease_s: float | None) -> bool:
+        """One save's transaction; True when this process no longer holds the run."""
         async with self.store.tenant(state.tenant) as conn:
-            for kind, item in unsaved:  # first: they may change the state being saved
-                if kind == "spent":
-                    await item(conn)
             # Only the lease holder writes the run: a process whose lease expired (it
             # stalled, and another process claimed the run) learns it here. What it
             # spent is still counted; nothing else of its step is written.
@@ -149,9 +160,10 @@ class RunStore:
                     await conn.execute(
                         "INSERT INTO host_run_events (run_id, seq, kind, payload) "
                         "VALUES (%s, %s, %s, %s)", (state.run_id, seq, event_kind, Jsonb(payload)))
-        if lost:
-            self.held.pop(state.run_id, None)
-            raise LeaseLost(f"run {state.run_id} is held by another host process now")
+            for kind, item in unsaved:  # last: a charge updates the tenant's one usage row,
+                if kind == "spent":     # whose lock is then held only until the commit
+                    await item(conn)
+        return lost
 
     async def claim(self, tenant: str, run_id: str, lease_s: float) -> RunState | None:
         """Take the lease of a paused run, or of a running one whose process stopped renewing it.
@@ -216,8 +228,8 @@ class RunStore:
                 spent: bool = False) -> None:
         """Run `write` in the next `save`'s transaction, if this process still holds the run.
 
-        `spent=True`: a charge for what the step used, run before the run itself is
-        written and committed even when the lease was lost (what was spent was spent).
+        `spent=True`: a charge for what the step used, run last in the transaction and
+        committed even when the lease was lost (what was spent was spent).
         """
         self._unsaved.setdefault(state.run_id, []).append(("spent" if spent else "write", write))
 

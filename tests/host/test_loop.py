@@ -178,3 +178,43 @@ async def test_the_tenants_daily_token_budget_holds_across_runs(settings, tokens
         events = dict(await host.chat(gina, "hello"))
     assert host.llm.chat_requests == []
     assert "model tokens for today" in events["answer"]["text"]
+
+
+SLOW_MODEL_CALL_RECORDS = """
+CREATE OR REPLACE FUNCTION test_slow_insert() RETURNS trigger LANGUAGE plpgsql AS
+$$ BEGIN PERFORM pg_sleep(2); RETURN NEW; END $$;
+CREATE TRIGGER test_slow_model_call_records BEFORE INSERT ON host_run_events
+FOR EACH ROW WHEN (NEW.kind = 'model_call') EXECUTE FUNCTION test_slow_insert();
+"""
+
+
+async def test_a_database_that_times_out_mid_run_stops_it_saying_so(settings, tokens, policies, database):
+    """A real statement timeout while a step is saved: the run stops with what failed, not an
+    "internal error", and the model call it made is still charged to the tenant."""
+    import psycopg
+
+    def tokens_today() -> int:
+        with psycopg.connect(database.admin_url) as conn:
+            return conn.execute("SELECT coalesce(sum(tokens), 0) FROM host_tenant_usage "
+                                "WHERE tenant_id = 'acme' AND day = current_date").fetchone()[0]
+
+    with psycopg.connect(database.admin_url, autocommit=True) as conn:
+        conn.execute(SLOW_MODEL_CALL_RECORDS)
+    try:
+        before = tokens_today()
+        impatient = settings.model_copy(update={"database_statement_timeout_ms": 300})
+        async with running_host(impatient, policies) as host:
+            host.llm.script = [Reply(tool_calls=[("shop__quote", {"item": "bolt"})],
+                                     prompt_tokens=100, completion_tokens=7)]
+            events = dict(await host.chat(olga(tokens), "Price a bolt"))
+            run = await host.services.runs.get("acme", events["run_started"]["run_id"])
+    finally:
+        with psycopg.connect(database.admin_url, autocommit=True) as conn:
+            conn.execute("DROP TRIGGER test_slow_model_call_records ON host_run_events; "
+                         "DROP FUNCTION test_slow_insert()")
+    assert events["run_finished"]["status"] == "failed"
+    assert "The database query took too long" in events["answer"]["text"]
+    assert "internal error" not in events["answer"]["text"]
+    assert host.shop.calls == []  # the calls were not made: the step asking for them was not saved
+    assert run["status"] == "failed"
+    assert tokens_today() == before + 107
