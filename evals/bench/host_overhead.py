@@ -201,11 +201,15 @@ class Sample:
     turn_gap: float  # the host's part of the tool-calling turn, the tool's time taken out
 
 
+class RunFailed(Exception):
+    """A run that did not finish with an answer (the host stopped it: its answer says why)."""
+
+
 async def one_turn(client: httpx.AsyncClient, base: str, token: str, log: ModelLog) -> Sample:
     """One chat run, timed by the client, the host's events and the model (see `Sample`)."""
     tag = uuid.uuid4().hex[:12]
     started = time.perf_counter()
-    tool_ms, status = 0.0, None
+    tool_ms, status, answer = 0.0, None, ""
     async with client.stream("POST", f"{base}/v1/chat",
                              json={"message": f"scrap rate on M-001 [{tag}]"},
                              headers={"Authorization": f"Bearer {token}"}) as response:
@@ -219,11 +223,13 @@ async def one_turn(client: httpx.AsyncClient, base: str, token: str, log: ModelL
                 data = json.loads(line[5:])
                 if event == "tool_call_finished":
                     tool_ms += data["duration_ms"]
+                elif event == "answer":
+                    answer = data["text"]
                 elif event == "run_finished":
                     status = data["status"]
-    if status != "finished":
-        raise RuntimeError(f"run ended {status}")
     model_ms, gap_ms = log.take(tag)
+    if status != "finished":
+        raise RunFailed(f"run ended {status}: {answer}")
     if gap_ms is None:
         raise RuntimeError("the model saw no second turn")
     return Sample(total=(time.perf_counter() - started) * 1000, elsewhere=tool_ms + model_ms,
@@ -308,18 +314,22 @@ async def concurrent_phase(client: httpx.AsyncClient, base: str, token, log: Mod
     deadline = started + load.duration_s
     counted_from = started + load.duration_s / 5
     counted_cpu: list[float] = []
+    failed: list[str] = []
 
     async def session(index: int) -> None:
         user = token(f"c{index}@acme.example")
-        if not load.duration_s:
-            results.append(await one_turn(client, base, user, log))
-            return
-        await anyio.sleep(random.uniform(0, 2 * load.model.latency_s))
-        while time.perf_counter() < deadline:
+        await anyio.sleep(random.uniform(0, 2 * load.model.latency_s) if load.duration_s else 0)
+        while True:
             begun = time.perf_counter()
-            sample = await one_turn(client, base, user, log)
-            if begun >= counted_from:
-                results.append(sample)
+            try:
+                sample = await one_turn(client, base, user, log)
+            except RunFailed as failure:
+                failed.append(str(failure))
+            else:
+                if begun >= counted_from or not load.duration_s:
+                    results.append(sample)
+            if time.perf_counter() >= deadline:
+                return
 
     async def mark_cpu() -> None:
         await anyio.sleep(max(0.0, counted_from - time.perf_counter()))
@@ -337,6 +347,8 @@ async def concurrent_phase(client: httpx.AsyncClient, base: str, token, log: Mod
     else:
         label, span = f"{load.concurrent} concurrent SSE sessions, one run each", wall
     report(label, results, load)
+    if failed:
+        print(f"  {len(failed)} runs did not finish, e.g. {failed[0][:160]}")
     print(f"  {len(results)} runs in {span:.1f} s: {len(results) / span:.1f} runs/s, "
           f"{2 * len(results) / span:.1f} turns/s")
     print(f"  host CPU per turn    {(cpu_seconds(host_pid) - cpu) * 1000 / (2 * len(results)):.1f} ms")
