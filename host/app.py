@@ -16,6 +16,7 @@ decided (after a restart too). On stop it cancels all of that.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -108,7 +109,11 @@ def build_app(config: HostConfig) -> Starlette:
             if config.sandbox_audit is not None:
                 tasks.start_soon(config.sandbox_audit.run, store)
             async with mcp_app.router.lifespan_context(app):
-                yield
+                settle_heap()
+                try:
+                    yield
+                finally:
+                    gc.unfreeze()
             tasks.cancel_scope.cancel()
 
     routes = [
@@ -196,3 +201,15 @@ async def _resume(host: HostServices, tenant: str, run_id: str) -> None:
         await resume_run(host, tenant, run_id, discard)
     except Exception:
         logger.exception("resuming run %s failed", run_id)
+
+
+def settle_heap() -> None:
+    """Move everything start-up made (LiteLLM's tables, the catalog, imports) out of the GC's reach.
+
+    Start-up leaves some 400 000 tracked objects; every full collection walked them all,
+    a pause of 250-500 ms for every run in the process (measured under the host
+    benchmark). Frozen, they are never scanned again, and the collections that remain
+    see only what came after. The host unfreezes them when it stops. (No collection
+    first: it would cost every start, tests included, half a second to free little.)
+    """
+    gc.freeze()

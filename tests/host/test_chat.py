@@ -36,3 +36,14 @@ async def test_a_question_calls_a_tool_and_streams_the_answer_in_order(settings,
     assert host.shop.calls == ["quote:bolt"]
     # the model saw the tool's result in its second call
     assert "12.5" in str(host.llm.chat_requests[1]["messages"][-1]["content"])
+
+
+async def test_what_start_up_made_is_out_of_the_collectors_reach_while_the_host_runs(settings, policies):
+    """Full collections would otherwise walk LiteLLM's tables and the catalog: pauses of 250-500 ms."""
+    import gc
+
+    assert gc.get_freeze_count() == 0
+    async with running_host(settings, policies):
+        frozen = gc.get_freeze_count()
+    assert frozen > 100_000  # LiteLLM alone leaves some 400 000 objects
+    assert gc.get_freeze_count() == 0  # given back when the host stops
