@@ -288,8 +288,9 @@ async def bench(settings: Settings, load: Load) -> None:
                 cpu = cpu_seconds(host.pid)
                 sequential = [await one_turn(client, base, token(f"seq{i}@acme.example"), log)
                               for i in range(load.runs)]
-                report("sequential runs", sequential, load)
-                print(f"  host CPU per turn    {(cpu_seconds(host.pid) - cpu) * 1000 / (2 * load.runs):.1f} ms")
+                if sequential:
+                    report("sequential runs", sequential, load)
+                    print(f"  host CPU per turn    {(cpu_seconds(host.pid) - cpu) * 1000 / (2 * load.runs):.1f} ms")
                 if load.concurrent:
                     await concurrent_phase(client, base, token, log, load, host.pid)
             model_server.should_exit = True
@@ -335,11 +336,23 @@ async def concurrent_phase(client: httpx.AsyncClient, base: str, token, log: Mod
         await anyio.sleep(max(0.0, counted_from - time.perf_counter()))
         counted_cpu.append(cpu_seconds(host_pid))
 
-    async with anyio.create_task_group() as sessions:
-        if load.duration_s:
-            sessions.start_soon(mark_cpu)
-        for index in range(load.concurrent):
-            sessions.start_soon(session, index)
+    lags: list[float] = []
+
+    async def watch_lag() -> None:  # how late this process's own event loop runs
+        while not finished:
+            asked = time.perf_counter()
+            await anyio.sleep(0.01)
+            lags.append((time.perf_counter() - asked - 0.01) * 1000)
+
+    finished = False
+    async with anyio.create_task_group() as watch:
+        watch.start_soon(watch_lag)
+        async with anyio.create_task_group() as sessions:
+            if load.duration_s:
+                sessions.start_soon(mark_cpu)
+            for index in range(load.concurrent):
+                sessions.start_soon(session, index)
+        finished = True
     wall = time.perf_counter() - started
     if load.duration_s:
         label = f"{load.concurrent} SSE sessions sustained for {load.duration_s:g} s"
@@ -349,6 +362,8 @@ async def concurrent_phase(client: httpx.AsyncClient, base: str, token, log: Mod
     report(label, results, load)
     if failed:
         print(f"  {len(failed)} runs did not finish, e.g. {failed[0][:160]}")
+    print(f"  the benchmark's own event loop ran late by p50 {statistics.median(lags):.1f} ms, "
+          f"p95 {percentile(lags, .95):.1f} ms (its timestamps are that late)")
     print(f"  {len(results)} runs in {span:.1f} s: {len(results) / span:.1f} runs/s, "
           f"{2 * len(results) / span:.1f} turns/s")
     print(f"  host CPU per turn    {(cpu_seconds(host_pid) - cpu) * 1000 / (2 * len(results)):.1f} ms")
