@@ -100,8 +100,10 @@ class ServerConnection:
         self._refresh.set()
 
     async def wait_ready(self, timeout_s: float) -> bool:
+        """True once the server is connected, however many attempts that takes; False at the timeout."""
         with anyio.move_on_after(timeout_s):
-            await self._ready.wait()
+            while not self.ready:
+                await self._ready.wait()  # a failed attempt sets it too, then a new one is waited for
         return self.ready
 
     async def supervise(self) -> None:
@@ -117,7 +119,8 @@ class ServerConnection:
                 self.last_error = _describe(exc)
                 logger.warning("server %s disconnected: %s", self.name, self.last_error)
             self._client = None
-            self._ready = anyio.Event()
+            attempt, self._ready = self._ready, anyio.Event()
+            attempt.set()  # wakes wait_ready, which finds the server not ready and waits again
             if time.monotonic() - started > 60:
                 backoff = 0.5  # it ran fine for a while: this is a new failure, not a loop
             await anyio.sleep(backoff)
