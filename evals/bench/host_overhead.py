@@ -132,7 +132,8 @@ def model_app(shape: ModelShape, log: ModelLog | None = None) -> Starlette:
                     await anyio.sleep(shape.token_s)
                 yield chunk(delta)
             yield chunk({}, "tool_calls" if last["role"] == "user" else "stop")
-            usage = {"prompt_tokens": 200, "completion_tokens": len(stream), "total_tokens": 200 + len(stream)}
+            usage = {"prompt_tokens": 200, "completion_tokens": len(stream),
+                     "total_tokens": 200 + len(stream)}
             yield "data: " + json.dumps({**base, "choices": [], "usage": usage}) + "\n\n"
             yield "data: [DONE]\n\n"
             if log is not None:
@@ -290,7 +291,8 @@ async def bench(settings: Settings, load: Load) -> None:
                               for i in range(load.runs)]
                 if sequential:
                     report("sequential runs", sequential, load)
-                    print(f"  host CPU per turn    {(cpu_seconds(host.pid) - cpu) * 1000 / (2 * load.runs):.1f} ms")
+                    per_turn = (cpu_seconds(host.pid) - cpu) * 1000 / (2 * load.runs)
+                    print(f"  host CPU per turn    {per_turn:.1f} ms")
                 if load.concurrent:
                     await concurrent_phase(client, base, token, log, load, host.pid)
             model_server.should_exit = True

@@ -29,7 +29,8 @@ from mcp_servers.kit.errors import TesseraError, UpstreamUnavailable, Validation
 
 NO_MODEL = ("No model is configured. Set TESSERA_HOST_LLM_API_BASE to an OpenAI-compatible "
             "endpoint (vLLM, Ollama, llama.cpp) and TESSERA_HOST_LLM_MODEL to its model, e.g. "
-            "hosted_vllm/qwen2.5-7b-instruct (vLLM) or openai/qwen2.5:7b (Ollama), then restart. /mcp and the approvals API work without one.")
+            "hosted_vllm/qwen2.5-7b-instruct (vLLM) or openai/qwen2.5:7b (Ollama), then restart. "
+            "/mcp and the approvals API work without one.")
 
 
 class ChatRequest(BaseModel):
