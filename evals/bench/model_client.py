@@ -3,8 +3,8 @@
 Run:  .venv/bin/python -m evals.bench.model_client [--calls 200] [--long 150]
 
 The host's `ModelClient.complete` streams each reply from an OpenAI-compatible
-model, served by another process on loopback (the host benchmark's stub model: a
-chunk per token), so only the client's CPU is counted. Three replies: a tool call
+model served by another process on loopback (`evals.bench.stub_model`: a chunk
+per token), so only the client's CPU is counted. Three replies: a tool call
 (its arguments in pieces of a few characters, as vLLM's tool parsers stream them),
 a one-token answer and a `--long`-token answer; per extra token is the difference
 of the two answers. Baseline: the same streams read with plain httpx and
@@ -28,7 +28,7 @@ from typing import Any
 import anyio
 import httpx
 
-from evals.bench.host_overhead import free_port
+from evals.bench.stub_model import free_port
 from host.llm import ModelClient
 from host.settings import HostSettings
 
@@ -46,10 +46,10 @@ TOOLS = [{"type": "function", "function": {
 
 
 @contextmanager
-def stub_model(answer_tokens: int):
-    """The host benchmark's stub model, answering with `answer_tokens` tokens, in its own process."""
+def stub_server(answer_tokens: int):
+    """The stub model, answering with `answer_tokens` tokens, in its own process."""
     port = free_port()
-    code = ("import uvicorn\nfrom evals.bench.host_overhead import ModelShape, model_app\n"
+    code = ("import uvicorn\nfrom evals.bench.stub_model import ModelShape, model_app\n"
             f"uvicorn.run(model_app(ModelShape(answer_tokens={answer_tokens})), host='127.0.0.1', "
             f"port={port}, log_level='warning')\n")
     server = subprocess.Popen([sys.executable, "-c", code])
@@ -121,7 +121,7 @@ def main() -> None:
         ("plain httpx", None), ("LiteLLM Router", "openai"), ("LiteLLM Router", "hosted_vllm")]
     figures: dict[tuple[str, str | None], dict[str, float]] = {}
     for tokens in (1, args.long):
-        with stub_model(tokens) as base:
+        with stub_server(tokens) as base:
             for label, provider in clients:
                 measured = anyio.run(measure, base, args.calls, provider)
                 figures.setdefault((label, provider), {"tool call": measured["tool call"]})
